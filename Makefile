@@ -1,0 +1,52 @@
+# ap_migrate: schema migrations stored and applied inside PostgreSQL
+#
+#   make && make install       build and install into PG_CONFIG's server
+#   make installcheck          regression, isolation and TAP suites against
+#                              a running server (PGHOST/PGPORT)
+#   bash test/run_all.sh       the whole suite on a throwaway cluster, with
+#                              the closing "N passed, M failed" line
+
+EXTENSION = ap_migrate
+# one version source: the control file
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(dir $(firstword $(MAKEFILE_LIST)))ap_migrate.control)
+
+MODULE_big = ap_migrate
+OBJS = \
+	src/ap_migrate.o \
+	src/catalog.o \
+	src/execute.o \
+	src/funcs.o \
+	src/graph.o \
+	src/register.o \
+	src/resolve.o \
+	src/script.o \
+	src/sqlcheck.o \
+	src/validate.o
+PGFILEDESC = "ap_migrate - schema migrations inside PostgreSQL"
+
+DATA = ap_migrate--$(EXTVERSION).sql
+PG_CPPFLAGS = -I$(srcdir)/src
+
+# pg_regress suites (sql/ + expected/), in dependency order
+REGRESS = install register load upgrade downgrade targets stamp introspection errors session example
+# isolation specs (test/specs + test/expected)
+ISOLATION = concurrent_upgrade
+ISOLATION_OPTS = --inputdir=test
+# TAP tests (test/t)
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+EXTRA_CLEAN = output_iso tmp_check
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Each suite on its own, so a runner can count them separately.
+.PHONY: check-regress check-isolation check-tap
+check-regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+check-isolation:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+check-tap:
+	$(prove_installcheck)

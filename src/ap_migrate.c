@@ -1,0 +1,69 @@
+/*-------------------------------------------------------------------------
+ *
+ * ap_migrate.c
+ *	  Module entry point: library magic and the extension's settings.
+ *
+ * The library needs no shared memory and no preloading: it is loaded on
+ * first use of any ap_migrate function, which defines the settings below.
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/ap_migrate.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "ap_migrate.h"
+#include "compat.h"
+
+PG_MODULE_MAGIC;
+
+PGDLLEXPORT void _PG_init(void);
+
+/* global variables (settings) */
+int			apm_revision_id_format = APM_ID_FORMAT_HEX12;
+bool		apm_allow_superuser_migrations = false;
+
+static const struct config_enum_entry id_format_options[] = {
+	{"hex12", APM_ID_FORMAT_HEX12, false},
+	{"relaxed", APM_ID_FORMAT_RELAXED, false},
+	{NULL, 0, false}
+};
+
+/*
+ * _PG_init defines the settings.  The id format is a user setting because
+ * it only widens what registration accepts; running superuser-owned
+ * revisions for another role is a security decision, so only a superuser
+ * may change that one.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomEnumVariable("ap_migrate.revision_id_format",
+							 gettext_noop("Selects which revision ids registration accepts."),
+							 gettext_noop("hex12 accepts exactly 12 lowercase hexadecimal digits, as Alembic "
+										  "generates them; relaxed also accepts other ids made of letters, "
+										  "digits, underscores and dots."),
+							 &apm_revision_id_format,
+							 APM_ID_FORMAT_HEX12,
+							 id_format_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ap_migrate.allow_superuser_migrations",
+							 gettext_noop("Allows revisions owned by a superuser to run when a non-superuser applies them."),
+							 NULL,
+							 &apm_allow_superuser_migrations,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("ap_migrate");
+}

@@ -1,0 +1,217 @@
+/*-------------------------------------------------------------------------
+ *
+ * ap_migrate.h
+ *	  Shared declarations of the ap_migrate extension.
+ *
+ * The extension is layered so that data flows one way:
+ *
+ *	 funcs.c     SQL-callable surface: argument checks, result building
+ *	   |
+ *	 execute.c   operations: locking, running steps, bookkeeping
+ *	 register.c  registration: validation of a revision, then storage
+ *	   |
+ *	 resolve.c   targets and plans over an in-memory graph (pure logic)
+ *	 validate.c  the validation report over the graph and the catalog
+ *	 graph.c     the revision graph: building, heads, closures, order
+ *	 sqlcheck.c  checks of migration SQL with the server's parser
+ *	 script.c    the migration file format
+ *	   |
+ *	 catalog.c   every read and write of the ap_migrate.* tables (SPI)
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/ap_migrate.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef AP_MIGRATE_H
+#define AP_MIGRATE_H
+
+#include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
+
+/* Schema holding the catalog tables (fixed: the extension is not relocatable) */
+#define APM_SCHEMA_NAME		"ap_migrate"
+
+/* Longest revision id, branch label or target accepted, in bytes */
+#define APM_MAX_ID_LEN		128
+
+/* Length of an Alembic-style revision id */
+#define APM_HEX_ID_LEN		12
+
+/*
+ * Key of the transaction-scoped advisory lock that serializes every
+ * operation changing the catalog.  It is the two-int4 form, so a DBA can
+ * look for it in pg_locks (locktype 'advisory', classid 1634758247 = 'apmg',
+ * objid 1, objsubid 2) or take it with pg_advisory_xact_lock(1634758247, 1).
+ */
+#define APM_LOCK_KEY1		1634758247
+#define APM_LOCK_KEY2		1
+
+/* Version of the checksum definition stored with every revision */
+#define APM_CHECKSUM_ALGORITHM 1
+
+/* Values of ap_migrate.revision_id_format */
+typedef enum ApmIdFormat
+{
+	APM_ID_FORMAT_HEX12,		/* exactly 12 lowercase hex digits (Alembic) */
+	APM_ID_FORMAT_RELAXED		/* letters, digits, '_' and '.', up to 128 */
+} ApmIdFormat;
+
+/* settings (ap_migrate.c) */
+extern int	apm_revision_id_format;
+extern bool apm_allow_superuser_migrations;
+
+/*
+ * A revision as it is registered: the input of registration and what the
+ * catalog returns for one revision.
+ */
+typedef struct ApmRevisionDef
+{
+	char	   *id;
+	List	   *parents;		/* of char *, in declared order */
+	char	   *message;
+	char	   *upgrade_sql;
+	char	   *downgrade_sql;	/* NULL when irreversible */
+	List	   *branch_labels;	/* of char * */
+	List	   *depends_on;		/* of char * */
+	bool		transactional;
+	Oid			owner;
+} ApmRevisionDef;
+
+/*
+ * One revision in the in-memory graph.  Edges are indexes into
+ * ApmGraph.nodes; a parent or dependency that is not registered is kept by
+ * id only (index -1) so that it can be reported.
+ */
+typedef struct ApmNode
+{
+	char	   *id;
+	int64		seq;			/* registration order */
+	int			nparents;
+	char	  **parent_ids;
+	int		   *parents;		/* -1 for an unknown parent */
+	int			ndeps;
+	char	  **dep_ids;
+	int		   *deps;			/* -1 for an unknown dependency */
+	int			nchildren;
+	int		   *children;		/* in registration order */
+	int			ndependents;
+	int		   *dependents;		/* revisions depending on this one */
+	int			nlabels;
+	char	  **labels;
+	bool		transactional;
+	bool		has_downgrade;
+	Oid			owner;
+	bool		applied;
+	bool		drifted;		/* applied with another checksum */
+} ApmNode;
+
+typedef struct ApmGraph
+{
+	int			nnodes;
+	int			capacity;
+	ApmNode    *nodes;			/* in registration order */
+	struct apm_idmap_hash *idmap;	/* id -> index */
+	List	   *orphans;		/* applied ids that are not registered */
+} ApmGraph;
+
+/* What an operation does */
+typedef enum ApmOperation
+{
+	APM_UPGRADE,
+	APM_DOWNGRADE,
+	APM_STAMP					/* for resolution: upgrade or downgrade */
+} ApmOperation;
+
+/* The ordered steps of an upgrade or a downgrade */
+typedef struct ApmPlan
+{
+	ApmOperation operation;		/* APM_UPGRADE or APM_DOWNGRADE */
+	int			nsteps;
+	int		   *steps;			/* node indexes, in execution order */
+} ApmPlan;
+
+/* One row of the validation report */
+typedef struct ApmProblem
+{
+	bool		is_error;
+	const char *code;
+	const char *revision;		/* may be NULL */
+	char	   *detail;
+} ApmProblem;
+
+/* graph.c */
+extern ApmGraph *apm_graph_create(int capacity);
+extern ApmNode *apm_graph_add_node(ApmGraph *graph, const char *id);
+extern void apm_graph_link(ApmGraph *graph);
+extern int	apm_graph_lookup(const ApmGraph *graph, const char *id);
+extern List *apm_graph_heads(const ApmGraph *graph);
+extern List *apm_graph_bases(const ApmGraph *graph);
+extern List *apm_graph_current(const ApmGraph *graph);
+extern List *apm_graph_find_cycle(const ApmGraph *graph);
+extern void apm_graph_check_usable(const ApmGraph *graph);
+extern bool *apm_graph_ancestors(const ApmGraph *graph, List *from,
+								 bool stop_at_applied);
+extern bool *apm_graph_descendants(const ApmGraph *graph, List *from);
+extern int *apm_graph_order(const ApmGraph *graph, const bool *member,
+							bool reverse, int *count);
+extern char *apm_graph_join_ids(const ApmGraph *graph, List *indexes,
+								const char *sep);
+
+/* resolve.c */
+extern List *apm_resolve_target(const ApmGraph *graph, const char *target,
+								ApmOperation operation);
+extern ApmPlan *apm_resolve_plan(const ApmGraph *graph, const char *target,
+								 ApmOperation operation);
+
+/* validate.c */
+extern List *apm_validate(const ApmGraph *graph);
+
+/* sqlcheck.c */
+extern void apm_sql_check(const char *sql, const char *revision,
+						  const char *section, bool transactional);
+extern List *apm_sql_split(const char *sql);
+extern int	apm_sql_line_of(const char *sql, int offset);
+
+/* script.c */
+extern ApmRevisionDef *apm_script_parse(const char *script);
+
+/* catalog.c */
+extern ApmGraph *apm_catalog_load_graph(void);
+extern List *apm_catalog_heads(bool *all_applied);
+extern ApmRevisionDef *apm_catalog_fetch(const char *id, bool *applied,
+										 char **checksum,
+										 TimestampTz *registered_at);
+extern ApmRevisionDef *apm_catalog_fetch_step(const char *id, char **checksum);
+extern char *apm_catalog_last_id(void);
+extern bool apm_catalog_insert(const ApmRevisionDef *def, const char *checksum);
+extern void apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
+							   List *old_parents);
+extern void apm_catalog_refresh_heads(List *ids);
+extern bool apm_catalog_has_children(const char *id);
+extern void apm_catalog_mark_applied(const char *id, const char *checksum);
+extern void apm_catalog_unmark_applied(const char *id);
+extern void apm_catalog_log(ApmOperation operation, const char *revision,
+							List *from, List *to, TimestampTz started_at,
+							TimestampTz finished_at, bool success);
+extern char **apm_catalog_messages(const ApmGraph *graph, const int *indexes,
+								   int count);
+extern List *apm_catalog_checksum_mismatches(void);
+
+/* register.c */
+extern bool apm_register(ApmRevisionDef *def);
+extern bool apm_is_hex12(const char *id);
+extern void apm_check_id(const char *id, const char *what);
+extern char *apm_checksum(const char *upgrade_sql, const char *downgrade_sql,
+						  bool transactional);
+
+/* execute.c */
+extern void apm_begin(const char *funcname, bool mutating);
+extern void apm_end(void);
+extern void apm_abort_cleanup(void);
+extern ApmGraph *apm_load_usable_graph(void);
+extern char *apm_run(ApmOperation operation, const char *target);
+
+#endif							/* AP_MIGRATE_H */

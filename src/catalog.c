@@ -1,0 +1,652 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Every read and write of the ap_migrate.* tables, over SPI.
+ *
+ * No role is granted write access to the tables: the functions are the
+ * only way in.  Each statement here therefore runs as the tables' owner
+ * (as pg_cron does for its job table), with search_path forced to
+ * pg_catalog, pg_temp so that nothing in the caller's schemas can capture
+ * a function, operator or type name, and is then switched back before
+ * anything else happens.  The statements are fixed strings, qualified
+ * throughout; every value is a parameter.  User migration SQL never runs
+ * in this context.
+ *
+ * The caller is connected to SPI.  Results are copied into the memory
+ * context that was current when a function was called, and SPI's tuple
+ * tables are released at once, so a long run of steps does not accumulate
+ * memory in SPI's procedure context.
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/catalog.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "ap_migrate.h"
+#include "compat.h"
+
+/* rows fetched at a time when scanning every revision's SQL */
+#define APM_FETCH_BATCH 1000
+
+/* identity and settings saved while a catalog statement runs */
+typedef struct CatalogSave
+{
+	Oid			userid;
+	int			sec_context;
+	int			nestlevel;
+} CatalogSave;
+
+/*
+ * The owner of the catalog tables: the role that ran the install script,
+ * which is the bootstrap superuser for a trusted install.
+ */
+static Oid
+catalog_owner(void)
+{
+	Oid			nspid = get_namespace_oid(APM_SCHEMA_NAME, true);
+	Oid			relid = OidIsValid(nspid) ? get_relname_relid("revision", nspid) : InvalidOid;
+	HeapTuple	tuple;
+	Oid			owner;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("ap_migrate catalog table \"%s.revision\" does not exist",
+						APM_SCHEMA_NAME),
+				 errhint("Run CREATE EXTENSION ap_migrate in this database.")));
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+/* Become the catalog owner, with a search_path nothing can hijack */
+static void
+catalog_enter(CatalogSave *save)
+{
+	Oid			owner = catalog_owner();
+
+	GetUserIdAndSecContext(&save->userid, &save->sec_context);
+	SetUserIdAndSecContext(owner, save->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	save->nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+}
+
+/* Undo catalog_enter */
+static void
+catalog_leave(CatalogSave *save)
+{
+	AtEOXact_GUC(true, save->nestlevel);
+	SetUserIdAndSecContext(save->userid, save->sec_context);
+}
+
+/*
+ * Run one catalog statement with parameters and check its result code.
+ * CurrentMemoryContext is preserved (SPI would leave its own behind).
+ */
+static void
+catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
+			 const char *nulls, bool read_only, int expected)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	CatalogSave save;
+	int			ret;
+
+	catalog_enter(&save);
+	ret = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+	catalog_leave(&save);
+	MemoryContextSwitchTo(cxt);
+
+	if (ret != expected)
+		elog(ERROR, "ap_migrate catalog statement failed: %s",
+			 SPI_result_code_string(ret));
+}
+
+/* The name of the role calling ap_migrate, for the log */
+static Datum
+caller_name(void)
+{
+	return CStringGetDatum(GetUserNameFromId(GetUserId(), false));
+}
+
+/* text value of column col of the current SPI row, or NULL */
+static char *
+get_text(HeapTuple tuple, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static bool
+get_bool(HeapTuple tuple, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, col, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
+/* A text[] column as a palloc'd C array of strings; returns the count */
+static int
+get_text_array(HeapTuple tuple, int col, char ***out)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, col, &isnull);
+	Datum	   *elems;
+	bool	   *elnulls;
+	int			n,
+				i;
+
+	*out = NULL;
+	if (isnull)
+		return 0;
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &elnulls, &n);
+	if (n == 0)
+		return 0;
+	*out = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+		(*out)[i] = elnulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+	return n;
+}
+
+/* The same, as a List */
+static List *
+get_text_list(HeapTuple tuple, int col)
+{
+	char	  **items;
+	int			n = get_text_array(tuple, col, &items);
+	List	   *list = NIL;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		list = lappend(list, items[i]);
+	return list;
+}
+
+/* A List of C strings as a text[] Datum */
+static Datum
+text_array(List *items)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(items), 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, items)
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * apm_catalog_load_graph reads every registered revision's structure (not
+ * its SQL) with the applied state, and builds the graph.  Applied
+ * revisions that are not registered come back as orphans.
+ */
+ApmGraph *
+apm_catalog_load_graph(void)
+{
+	ApmGraph   *graph;
+	uint64		i;
+
+	catalog_exec("SELECT r.id, r.down_revision, r.depends_on, r.branch_labels,"
+				 "       r.transactional, r.downgrade_sql IS NOT NULL,"
+				 "       r.owner::pg_catalog.oid, a.revision,"
+				 "       a.checksum OPERATOR(pg_catalog.<>) r.checksum"
+				 "  FROM ap_migrate.revision r"
+				 "  FULL JOIN ap_migrate.applied a"
+				 "    ON a.revision OPERATOR(pg_catalog.=) r.id"
+				 " ORDER BY r.seq",
+				 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+
+	graph = apm_graph_create((int) SPI_processed);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		char	   *id = get_text(tuple, 1);
+		ApmNode    *node;
+		bool		isnull;
+
+		if (id == NULL)
+		{
+			graph->orphans = lappend(graph->orphans, get_text(tuple, 8));
+			continue;
+		}
+		node = apm_graph_add_node(graph, id);
+		node->nparents = get_text_array(tuple, 2, &node->parent_ids);
+		node->ndeps = get_text_array(tuple, 3, &node->dep_ids);
+		node->nlabels = get_text_array(tuple, 4, &node->labels);
+		node->transactional = get_bool(tuple, 5);
+		node->has_downgrade = get_bool(tuple, 6);
+		node->owner = DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 7, &isnull));
+		(void) SPI_getbinval(tuple, SPI_tuptable->tupdesc, 8, &isnull);
+		node->applied = !isnull;
+		node->drifted = get_bool(tuple, 9);
+		pfree(id);
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	apm_graph_link(graph);
+	return graph;
+}
+
+/*
+ * apm_catalog_heads returns the ids of the heads, in registration order,
+ * reading only the partial index of heads: the whole of a no-op
+ * "upgrade head".  *all_applied tells whether every head is applied.
+ */
+List *
+apm_catalog_heads(bool *all_applied)
+{
+	List	   *heads = NIL;
+	uint64		i;
+
+	catalog_exec("SELECT r.id, a.revision IS NOT NULL"
+				 "  FROM ap_migrate.revision r"
+				 "  LEFT JOIN ap_migrate.applied a"
+				 "    ON a.revision OPERATOR(pg_catalog.=) r.id"
+				 " WHERE r.is_head"
+				 " ORDER BY r.seq",
+				 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+
+	*all_applied = true;
+	for (i = 0; i < SPI_processed; i++)
+	{
+		heads = lappend(heads, get_text(SPI_tuptable->vals[i], 1));
+		if (!get_bool(SPI_tuptable->vals[i], 2))
+			*all_applied = false;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return heads;
+}
+
+/*
+ * apm_catalog_fetch returns a registered revision with everything stored
+ * about it, or NULL.  The optional out-parameters return its state.
+ */
+ApmRevisionDef *
+apm_catalog_fetch(const char *id, bool *applied, char **checksum,
+				  TimestampTz *registered_at)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(id)};
+	ApmRevisionDef *def = NULL;
+
+	catalog_exec("SELECT r.id, r.down_revision, r.message, r.upgrade_sql,"
+				 "       r.downgrade_sql, r.branch_labels, r.depends_on,"
+				 "       r.transactional, r.owner::pg_catalog.oid, r.checksum,"
+				 "       r.registered_at, a.revision IS NOT NULL"
+				 "  FROM ap_migrate.revision r"
+				 "  LEFT JOIN ap_migrate.applied a"
+				 "    ON a.revision OPERATOR(pg_catalog.=) r.id"
+				 " WHERE r.id OPERATOR(pg_catalog.=) $1",
+				 1, types, values, NULL, false, SPI_OK_SELECT);
+
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		bool		isnull;
+
+		def = palloc0(sizeof(ApmRevisionDef));
+		def->id = get_text(tuple, 1);
+		def->parents = get_text_list(tuple, 2);
+		def->message = get_text(tuple, 3);
+		def->upgrade_sql = get_text(tuple, 4);
+		def->downgrade_sql = get_text(tuple, 5);
+		def->branch_labels = get_text_list(tuple, 6);
+		def->depends_on = get_text_list(tuple, 7);
+		def->transactional = get_bool(tuple, 8);
+		def->owner = DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 9, &isnull));
+		if (checksum)
+			*checksum = get_text(tuple, 10);
+		if (registered_at)
+			*registered_at = DatumGetTimestampTz(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 11, &isnull));
+		if (applied)
+			*applied = get_bool(tuple, 12);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return def;
+}
+
+/*
+ * apm_catalog_fetch_step reads what running one step needs: the SQL of
+ * both directions (the checksum covers both), the message and the stored
+ * checksum.  This is the only place a body is read while applying, so
+ * bodies are read one step at a time.
+ */
+ApmRevisionDef *
+apm_catalog_fetch_step(const char *id, char **checksum)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(id)};
+	ApmRevisionDef *def;
+	HeapTuple	tuple;
+
+	catalog_exec("SELECT message, upgrade_sql, downgrade_sql, transactional, checksum"
+				 "  FROM ap_migrate.revision"
+				 " WHERE id OPERATOR(pg_catalog.=) $1",
+				 1, types, values, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("revision \"%s\" does not exist", id)));
+	tuple = SPI_tuptable->vals[0];
+	def = palloc0(sizeof(ApmRevisionDef));
+	def->id = pstrdup(id);
+	def->message = get_text(tuple, 1);
+	def->upgrade_sql = get_text(tuple, 2);
+	def->downgrade_sql = get_text(tuple, 3);
+	def->transactional = get_bool(tuple, 4);
+	*checksum = get_text(tuple, 5);
+	SPI_freetuptable(SPI_tuptable);
+	return def;
+}
+
+/*
+ * apm_catalog_last_id returns the most recently registered id, or NULL.
+ */
+char *
+apm_catalog_last_id(void)
+{
+	char	   *id = NULL;
+
+	catalog_exec("SELECT id FROM ap_migrate.revision ORDER BY seq DESC LIMIT 1",
+				 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+		id = get_text(SPI_tuptable->vals[0], 1);
+	SPI_freetuptable(SPI_tuptable);
+	return id;
+}
+
+/* Fill the parameter values shared by insert and update */
+static void
+revision_values(const ApmRevisionDef *def, const char *checksum, Datum *values,
+				char *nulls)
+{
+	values[0] = CStringGetTextDatum(def->id);
+	values[1] = text_array(def->parents);
+	values[2] = CStringGetTextDatum(def->message);
+	values[3] = CStringGetTextDatum(def->upgrade_sql);
+	values[4] = def->downgrade_sql ? CStringGetTextDatum(def->downgrade_sql) : (Datum) 0;
+	nulls[4] = def->downgrade_sql ? ' ' : 'n';
+	values[5] = text_array(def->branch_labels);
+	values[6] = text_array(def->depends_on);
+	values[7] = BoolGetDatum(def->transactional);
+	values[8] = CStringGetTextDatum(checksum);
+	values[9] = Int16GetDatum(APM_CHECKSUM_ALGORITHM);
+	values[10] = ObjectIdGetDatum(def->owner);
+}
+
+static Oid	revision_types[11] = {
+	TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+	TEXTARRAYOID, BOOLOID, TEXTOID, INT2OID, REGROLEOID
+};
+
+/*
+ * apm_catalog_insert stores a new revision, marks its parents as no longer
+ * heads, and returns whether the new revision already has children (it was
+ * named as a parent before it was registered).
+ */
+bool
+apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
+{
+	Datum		values[11];
+	char		nulls[11];
+	bool		has_children;
+
+	memset(nulls, ' ', sizeof(nulls));
+	revision_values(def, checksum, values, nulls);
+	catalog_exec("INSERT INTO ap_migrate.revision"
+				 " (id, down_revision, message, upgrade_sql, downgrade_sql,"
+				 "  branch_labels, depends_on, transactional, checksum,"
+				 "  checksum_algorithm, owner, registered_at, is_head)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+				 "  pg_catalog.now(),"
+				 "  NOT EXISTS (SELECT FROM ap_migrate.revision c"
+				 "               WHERE c.down_revision OPERATOR(pg_catalog.@>) ARRAY[$1]))"
+				 " RETURNING is_head",
+				 11, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	has_children = !get_bool(SPI_tuptable->vals[0], 1);
+	SPI_freetuptable(SPI_tuptable);
+
+	apm_catalog_refresh_heads(def->parents);
+	return has_children;
+}
+
+/*
+ * apm_catalog_update replaces the content of a registered revision that is
+ * not applied, keeping its place in registration order.  The heads flags of
+ * its old and new parents are recomputed.
+ */
+void
+apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
+				   List *old_parents)
+{
+	Datum		values[11];
+	char		nulls[11];
+
+	memset(nulls, ' ', sizeof(nulls));
+	revision_values(def, checksum, values, nulls);
+	catalog_exec("UPDATE ap_migrate.revision"
+				 "   SET down_revision = $2, message = $3, upgrade_sql = $4,"
+				 "       downgrade_sql = $5, branch_labels = $6, depends_on = $7,"
+				 "       transactional = $8, checksum = $9, checksum_algorithm = $10,"
+				 "       owner = $11, registered_at = pg_catalog.now()"
+				 " WHERE id OPERATOR(pg_catalog.=) $1",
+				 11, revision_types, values, nulls, false, SPI_OK_UPDATE);
+	apm_catalog_refresh_heads(list_concat_copy(old_parents, def->parents));
+}
+
+/*
+ * apm_catalog_refresh_heads recomputes the is_head flag of the given
+ * revisions from the children that name them.
+ */
+void
+apm_catalog_refresh_heads(List *ids)
+{
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+
+	if (ids == NIL)
+		return;
+	values[0] = text_array(ids);
+	catalog_exec("UPDATE ap_migrate.revision r"
+				 "   SET is_head = NOT EXISTS"
+				 "       (SELECT FROM ap_migrate.revision c"
+				 "         WHERE c.down_revision OPERATOR(pg_catalog.@>) ARRAY[r.id])"
+				 " WHERE r.id OPERATOR(pg_catalog.=) ANY ($1)",
+				 1, types, values, NULL, false, SPI_OK_UPDATE);
+}
+
+/*
+ * apm_catalog_has_children tells whether any revision names id as a parent.
+ */
+bool
+apm_catalog_has_children(const char *id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(id)};
+	bool		result;
+
+	catalog_exec("SELECT EXISTS (SELECT FROM ap_migrate.revision"
+				 "                WHERE down_revision OPERATOR(pg_catalog.@>) ARRAY[$1])",
+				 1, types, values, NULL, false, SPI_OK_SELECT);
+	result = get_bool(SPI_tuptable->vals[0], 1);
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * apm_catalog_mark_applied adds a revision to the applied set, recording
+ * the checksum it was applied with.
+ */
+void
+apm_catalog_mark_applied(const char *id, const char *checksum)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[3];
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = CStringGetTextDatum(checksum);
+	values[2] = DirectFunctionCall1(namein, caller_name());
+	catalog_exec("INSERT INTO ap_migrate.applied (revision, checksum, applied_at, applied_by)"
+				 " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3)",
+				 3, types, values, NULL, false, SPI_OK_INSERT);
+}
+
+/*
+ * apm_catalog_unmark_applied removes a revision from the applied set.
+ */
+void
+apm_catalog_unmark_applied(const char *id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(id)};
+
+	catalog_exec("DELETE FROM ap_migrate.applied WHERE revision OPERATOR(pg_catalog.=) $1",
+				 1, types, values, NULL, false, SPI_OK_DELETE);
+}
+
+/*
+ * apm_catalog_log appends one row to the history log.
+ */
+void
+apm_catalog_log(ApmOperation operation, const char *revision, List *from,
+				List *to, TimestampTz started_at, TimestampTz finished_at,
+				bool success)
+{
+	static const char *const operation_names[] = {"upgrade", "downgrade", "stamp"};
+	Oid			types[8] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, NAMEOID,
+	TIMESTAMPTZOID, INTERVALOID, BOOLOID};
+	Datum		values[8];
+	char		nulls[8];
+	Interval   *duration = palloc0(sizeof(Interval));
+
+	memset(nulls, ' ', sizeof(nulls));
+	duration->time = finished_at - started_at;
+	values[0] = CStringGetTextDatum(operation_names[operation]);
+	values[1] = revision ? CStringGetTextDatum(revision) : (Datum) 0;
+	nulls[1] = revision ? ' ' : 'n';
+	values[2] = text_array(from);
+	values[3] = text_array(to);
+	values[4] = DirectFunctionCall1(namein, caller_name());
+	values[5] = TimestampTzGetDatum(started_at);
+	values[6] = IntervalPGetDatum(duration);
+	values[7] = BoolGetDatum(success);
+	catalog_exec("INSERT INTO ap_migrate.history"
+				 " (operation, revision, from_revisions, to_revisions, role,"
+				 "  started_at, duration, success)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+				 8, types, values, nulls, false, SPI_OK_INSERT);
+}
+
+/*
+ * apm_catalog_messages returns the messages of the given nodes, in the
+ * same order, with one query.
+ */
+char **
+apm_catalog_messages(const ApmGraph *graph, const int *indexes, int count)
+{
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	List	   *ids = NIL;
+	char	  **messages = palloc0(sizeof(char *) * Max(count, 1));
+	uint64		i;
+
+	if (count == 0)
+		return messages;
+	for (i = 0; i < count; i++)
+		ids = lappend(ids, graph->nodes[indexes[i]].id);
+	values[0] = text_array(ids);
+	catalog_exec("SELECT u.n, r.message"
+				 "  FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, n)"
+				 "  JOIN ap_migrate.revision r ON r.id OPERATOR(pg_catalog.=) u.id",
+				 1, types, values, NULL, false, SPI_OK_SELECT);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+												SPI_tuptable->tupdesc, 1, &isnull));
+
+		messages[n - 1] = get_text(SPI_tuptable->vals[i], 2);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (i = 0; i < count; i++)
+		if (messages[i] == NULL)
+			messages[i] = pstrdup("");
+	return messages;
+}
+
+/*
+ * apm_catalog_checksum_mismatches recomputes the checksum of every
+ * registered revision from its stored SQL and returns the ids whose stored
+ * checksum differs: rows changed behind ap_migrate's back.  The SQL is
+ * read in batches through a cursor, so memory stays bounded.
+ */
+List *
+apm_catalog_checksum_mismatches(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext batchcxt;
+	CatalogSave save;
+	Portal		portal;
+	List	   *result = NIL;
+
+	batchcxt = AllocSetContextCreate(cxt, "ap_migrate checksum batch",
+									 ALLOCSET_DEFAULT_SIZES);
+	catalog_enter(&save);
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT id, upgrade_sql, downgrade_sql, transactional, checksum"
+									   "  FROM ap_migrate.revision ORDER BY seq",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, APM_FETCH_BATCH);
+		MemoryContextSwitchTo(batchcxt);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[i];
+			char	   *computed = apm_checksum(get_text(tuple, 2), get_text(tuple, 3),
+												get_bool(tuple, 4));
+			char	   *stored = get_text(tuple, 5);
+
+			if (strcmp(computed, stored) != 0)
+				result = lappend(result, MemoryContextStrdup(cxt, get_text(tuple, 1)));
+		}
+		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(batchcxt);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	SPI_cursor_close(portal);
+	catalog_leave(&save);
+	MemoryContextSwitchTo(cxt);
+	MemoryContextDelete(batchcxt);
+	return result;
+}

@@ -1,0 +1,494 @@
+/*-------------------------------------------------------------------------
+ *
+ * execute.c
+ *	  Operations on the applied state: upgrade, downgrade and stamp, run in
+ *	  the caller's transaction.
+ *
+ * Every operation that changes the catalog follows the same protocol:
+ *
+ *	 1. refuse up front what cannot work: a call from migration SQL
+ *	    (re-entrancy), a read-only transaction or a standby, a REPEATABLE
+ *	    READ or SERIALIZABLE transaction (its snapshot predates the lock, so
+ *	    it could not see another session's work);
+ *	 2. take the transaction-scoped advisory lock that serializes all of
+ *	    them, and only then read the state, each SPI statement taking a new
+ *	    READ COMMITTED snapshot that sees whatever the previous holder of the
+ *	    lock committed;
+ *	 3. plan the whole call, and refuse it before any step runs if a step
+ *	    cannot run (irreversible, not transactional, or owned by a superuser
+ *	    while the caller is not one);
+ *	 4. run the steps.  Each step runs in a GUC nest level (so SET and
+ *	    set_config() inside it cannot leak into the session), as the
+ *	    revision's owner (in a security-restricted operation when that is
+ *	    not the caller), with an error context naming the revision, its
+ *	    message and the failing statement, and in a memory context that is
+ *	    reset afterwards.
+ *
+ * An error anywhere aborts the caller's transaction (or subtransaction), so
+ * every step and every bookkeeping row of the call is rolled back together,
+ * and the error keeps its original SQLSTATE.  The lock goes with the
+ * transaction; none can outlive a crash.
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/execute.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "parser/parser.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "ap_migrate.h"
+#include "compat.h"
+
+/* true while an operation that changes the catalog is running */
+static bool apm_active = false;
+
+/* what the error context of a running step shows */
+typedef struct StepContext
+{
+	const char *verb;
+	const char *revision;
+	const char *message;
+	const char *sql;
+	int			stmtno;			/* 0 before the first statement */
+	int			offset;			/* of the current statement in sql */
+} StepContext;
+
+static const char *const operation_verbs[] = {"upgrade", "downgrade", "stamp"};
+
+/*
+ * apm_begin starts an ap_migrate call: it connects to SPI and, for a call
+ * that changes the catalog, makes the checks of step 1 and takes the lock.
+ * funcname names the SQL function in errors.
+ */
+void
+apm_begin(const char *funcname, bool mutating)
+{
+	if (mutating)
+	{
+		LOCKTAG		tag;
+
+		if (apm_active)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("%s cannot be called while an ap_migrate operation is running", funcname),
+					 errdetail("Migration SQL must not register, apply or revert revisions.")));
+		PreventCommandIfReadOnly(funcname);
+		PreventCommandDuringRecovery(funcname);
+		if (IsolationUsesXactSnapshot())
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+					 errmsg("%s cannot run in a REPEATABLE READ or SERIALIZABLE transaction", funcname),
+					 errdetail("Its snapshot was taken before the ap_migrate lock, so it could miss another session's migrations."),
+					 errhint("Call it in a READ COMMITTED transaction.")));
+
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (mutating)
+		apm_active = true;
+}
+
+/*
+ * apm_end finishes an ap_migrate call.
+ */
+void
+apm_end(void)
+{
+	apm_active = false;
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
+/*
+ * apm_abort_cleanup resets the re-entrancy flag when a call fails; the
+ * transaction abort takes care of SPI, the lock, the user id and the GUCs.
+ */
+void
+apm_abort_cleanup(void)
+{
+	apm_active = false;
+}
+
+/*
+ * apm_load_usable_graph loads the graph and refuses to go on unless it can
+ * be navigated and the applied state can be trusted.
+ */
+ApmGraph *
+apm_load_usable_graph(void)
+{
+	ApmGraph   *graph = apm_catalog_load_graph();
+
+	apm_graph_check_usable(graph);
+	return graph;
+}
+
+/* Error context of a running step */
+static void
+step_error_callback(void *arg)
+{
+	StepContext *ctx = (StepContext *) arg;
+
+	if (ctx->stmtno > 0)
+		errcontext("%s of revision \"%s\" (%s), statement %d at line %d",
+				   ctx->verb, ctx->revision, ctx->message, ctx->stmtno,
+				   apm_sql_line_of(ctx->sql, ctx->offset));
+	else
+		errcontext("%s of revision \"%s\" (%s)", ctx->verb, ctx->revision,
+				   ctx->message);
+}
+
+/*
+ * Refuse the whole call before any step runs if one of its steps cannot
+ * run: it has no downgrade, it needs to run outside a transaction block, or
+ * it belongs to a superuser and the caller is not one.
+ */
+static void
+check_steps(const ApmGraph *graph, const ApmPlan *plan)
+{
+	bool		caller_is_superuser = superuser();
+	int			i;
+
+	for (i = 0; i < plan->nsteps; i++)
+	{
+		const ApmNode *node = &graph->nodes[plan->steps[i]];
+
+		if (plan->operation == APM_DOWNGRADE && !node->has_downgrade)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision \"%s\" has no downgrade and cannot be reverted", node->id),
+					 errdetail("Reverting it is step %d of %d; no step was run.", i + 1, plan->nsteps),
+					 errhint("Downgrade to a revision above it, or use ap_migrate_stamp() to record a manual revert.")));
+		if (!node->transactional)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("revision \"%s\" is not transactional and cannot be applied inside a transaction",
+							node->id),
+					 errdetail("It is step %d of %d; no step was run.", i + 1, plan->nsteps),
+					 errhint("Run its statements outside a transaction block, then record it with ap_migrate_stamp().")));
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(node->owner)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("the owner of revision \"%s\" no longer exists", node->id),
+					 errhint("Register the revision again as an existing role.")));
+		if (!caller_is_superuser && superuser_arg(node->owner) &&
+			!apm_allow_superuser_migrations)
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("revision \"%s\" is owned by a superuser and can only be applied by a superuser",
+							node->id),
+					 errdetail("It is step %d of %d; no step was run.", i + 1, plan->nsteps),
+					 errhint("A superuser can allow this with ap_migrate.allow_superuser_migrations.")));
+	}
+}
+
+/*
+ * Run one statement of migration SQL through SPI, mapping SPI's refusals
+ * to proper errors.
+ */
+static void
+run_statement(const char *stmt)
+{
+	int			ret = SPI_execute(stmt, false, 0);
+
+	if (ret == SPI_ERROR_TRANSACTION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("transaction control statements are not allowed in migration SQL")));
+	if (ret == SPI_ERROR_COPY)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("COPY from stdin or to stdout is not allowed in migration SQL")));
+	if (ret < 0)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Run the SQL of one step, statement by statement, as owner.  The GUC nest
+ * level undoes any setting the SQL changes, SET ROLE included; the user id
+ * is restored after it.
+ */
+static void
+run_sql(const char *sql, Oid owner, StepContext *ctx)
+{
+	MemoryContext stepcxt = CurrentMemoryContext;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+	List	   *stmts;
+	ListCell   *lc;
+
+	stmts = apm_sql_split(sql);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	if (owner != save_userid)
+		SetUserIdAndSecContext(owner, save_sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		int			len = raw->stmt_len > 0 ? raw->stmt_len : (int) strlen(sql + raw->stmt_location);
+
+		CHECK_FOR_INTERRUPTS();
+		ctx->stmtno++;
+		ctx->offset = raw->stmt_location;
+		run_statement(pnstrdup(sql + raw->stmt_location, len));
+		MemoryContextSwitchTo(stepcxt);
+	}
+
+	AtEOXact_GUC(true, save_nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/* Strings of a List joined by sep */
+static char *
+join_strings(List *items, const char *sep)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, items)
+	{
+		if (buf.len > 0)
+			appendStringInfoString(&buf, sep);
+		appendStringInfoString(&buf, (char *) lfirst(lc));
+	}
+	return buf.data;
+}
+
+/* Parent ids of a node, as a List */
+static List *
+parent_list(const ApmNode *node)
+{
+	List	   *ids = NIL;
+	int			j;
+
+	for (j = 0; j < node->nparents; j++)
+		ids = lappend(ids, node->parent_ids[j]);
+	return ids;
+}
+
+/*
+ * Run one step: read and verify the SQL, announce it, run it, record it.
+ */
+static void
+run_step(ApmGraph *graph, int index, ApmOperation operation)
+{
+	ApmNode    *node = &graph->nodes[index];
+	TimestampTz started_at = GetCurrentTimestamp();
+	ErrorContextCallback errcallback;
+	StepContext ctx;
+	ApmRevisionDef *def;
+	char	   *stored_checksum;
+	const char *sql;
+	List	   *parents = parent_list(node);
+	List	   *self = list_make1(node->id);
+	char	   *parents_text;
+
+	def = apm_catalog_fetch_step(node->id, &stored_checksum);
+	if (strcmp(apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional),
+			   stored_checksum) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" was changed after it was registered", node->id),
+				 errdetail("Its SQL does not match its stored checksum; no SQL of it was run."),
+				 errhint("Register the revision again with ap_migrate_add() or ap_migrate_load().")));
+	sql = operation == APM_UPGRADE ? def->upgrade_sql : def->downgrade_sql;
+
+	parents_text = node->nparents > 0 ? join_strings(parents, ", ") : "base";
+	if (operation == APM_UPGRADE)
+		ereport(NOTICE,
+				(errmsg("running upgrade %s -> %s, %s", parents_text, node->id, def->message)));
+	else
+		ereport(NOTICE,
+				(errmsg("running downgrade %s -> %s, %s", node->id, parents_text, def->message)));
+
+	ctx.verb = operation_verbs[operation];
+	ctx.revision = node->id;
+	ctx.message = def->message;
+	ctx.sql = sql;
+	ctx.stmtno = 0;
+	ctx.offset = 0;
+	errcallback.callback = step_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	run_sql(sql, node->owner, &ctx);
+
+	error_context_stack = errcallback.previous;
+
+	if (operation == APM_UPGRADE)
+	{
+		apm_catalog_mark_applied(node->id, stored_checksum);
+		node->applied = true;
+		apm_catalog_log(APM_UPGRADE, node->id, parents, self, started_at,
+						GetCurrentTimestamp(), true);
+	}
+	else
+	{
+		apm_catalog_unmark_applied(node->id);
+		node->applied = false;
+		apm_catalog_log(APM_DOWNGRADE, node->id, self, parents, started_at,
+						GetCurrentTimestamp(), true);
+	}
+}
+
+/* Ids of a list of node indexes, as a List of strings */
+static List *
+id_list(const ApmGraph *graph, List *indexes)
+{
+	List	   *ids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+		ids = lappend(ids, graph->nodes[lfirst_int(lc)].id);
+	return ids;
+}
+
+/*
+ * Record a stamp: change the applied set as the plan says without running
+ * anything, and log one row from the old current revisions to the new.
+ */
+static void
+run_stamp(ApmGraph *graph, const ApmPlan *plan)
+{
+	TimestampTz started_at = GetCurrentTimestamp();
+	List	   *before = id_list(graph, apm_graph_current(graph));
+	int			i;
+
+	for (i = 0; i < plan->nsteps; i++)
+	{
+		ApmNode    *node = &graph->nodes[plan->steps[i]];
+
+		if (plan->operation == APM_UPGRADE)
+		{
+			ApmRevisionDef *def;
+			char	   *checksum;
+
+			def = apm_catalog_fetch_step(node->id, &checksum);
+			apm_catalog_mark_applied(node->id, checksum);
+			pfree(def);
+			node->applied = true;
+		}
+		else
+		{
+			apm_catalog_unmark_applied(node->id);
+			node->applied = false;
+		}
+	}
+	apm_catalog_log(APM_STAMP, NULL, before, id_list(graph, apm_graph_current(graph)),
+					started_at, GetCurrentTimestamp(), true);
+}
+
+/*
+ * The fast path of "upgrade head" and "upgrade heads": when every head is
+ * applied there is nothing to do, which the partial index of heads tells
+ * without loading the graph.  This is what every application instance pays
+ * at startup.  Returns the current revisions, or NULL to take the full path.
+ */
+static char *
+upgrade_noop(const char *target)
+{
+	bool		all_applied;
+	List	   *heads;
+
+	if (strcmp(target, "head") != 0 && strcmp(target, "heads") != 0)
+		return NULL;
+	heads = apm_catalog_heads(&all_applied);
+	if (heads == NIL || !all_applied ||
+		(strcmp(target, "head") == 0 && list_length(heads) > 1))
+		return NULL;
+
+	/* every revision leads to a head, so the applied heads are the current set */
+	return join_strings(heads, ", ");
+}
+
+/*
+ * apm_run performs an upgrade, downgrade or stamp to target and returns the
+ * resulting current revisions, comma-separated in registration order, or
+ * NULL when none is applied.  The result is allocated in the caller's
+ * memory context.
+ */
+char *
+apm_run(ApmOperation operation, const char *target)
+{
+	static const char *const funcnames[] = {
+		"ap_migrate_upgrade()", "ap_migrate_downgrade()", "ap_migrate_stamp()"
+	};
+	MemoryContext callcxt = CurrentMemoryContext;
+	char	   *volatile result = NULL;
+
+	apm_begin(funcnames[operation], true);
+	PG_TRY();
+	{
+		char	   *noop = operation == APM_UPGRADE ? upgrade_noop(target) : NULL;
+
+		if (noop != NULL)
+			result = MemoryContextStrdup(callcxt, noop);
+		else
+		{
+			ApmGraph   *graph = apm_load_usable_graph();
+			ApmPlan    *plan = apm_resolve_plan(graph, target, operation);
+			List	   *current;
+
+			if (operation == APM_STAMP)
+				run_stamp(graph, plan);
+			else
+			{
+				MemoryContext stepcxt;
+				MemoryContext oldcxt;
+				int			i;
+
+				check_steps(graph, plan);
+				stepcxt = AllocSetContextCreate(CurrentMemoryContext,
+												"ap_migrate step",
+												ALLOCSET_DEFAULT_SIZES);
+				for (i = 0; i < plan->nsteps; i++)
+				{
+					oldcxt = MemoryContextSwitchTo(stepcxt);
+					run_step(graph, plan->steps[i], operation);
+					MemoryContextSwitchTo(oldcxt);
+					MemoryContextReset(stepcxt);
+				}
+				MemoryContextDelete(stepcxt);
+			}
+
+			current = apm_graph_current(graph);
+			if (current != NIL)
+				result = MemoryContextStrdup(callcxt,
+											 apm_graph_join_ids(graph, current, ", "));
+		}
+	}
+	PG_FINALLY();
+	{
+		apm_abort_cleanup();
+	}
+	PG_END_TRY();
+	apm_end();
+
+	return result;
+}

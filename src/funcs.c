@@ -1,0 +1,600 @@
+/*-------------------------------------------------------------------------
+ *
+ * funcs.c
+ *	  The SQL-callable functions of ap_migrate: argument checks, then a call
+ *	  into registration, execution or the graph, then the result.
+ *
+ * No function is declared STRICT: a NULL argument is an error naming the
+ * argument (22004), never a silent NULL result.  The exceptions are
+ * documented where they mean something: a NULL down_revision is a base, a
+ * NULL downgrade makes a revision irreversible, a NULL owner is the caller.
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/funcs.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "ap_migrate.h"
+#include "compat.h"
+
+PG_FUNCTION_INFO_V1(ap_migrate_add);
+PG_FUNCTION_INFO_V1(ap_migrate_load);
+PG_FUNCTION_INFO_V1(ap_migrate_upgrade);
+PG_FUNCTION_INFO_V1(ap_migrate_downgrade);
+PG_FUNCTION_INFO_V1(ap_migrate_stamp);
+PG_FUNCTION_INFO_V1(ap_migrate_plan);
+PG_FUNCTION_INFO_V1(ap_migrate_current);
+PG_FUNCTION_INFO_V1(ap_migrate_heads);
+PG_FUNCTION_INFO_V1(ap_migrate_branches);
+PG_FUNCTION_INFO_V1(ap_migrate_history);
+PG_FUNCTION_INFO_V1(ap_migrate_show);
+PG_FUNCTION_INFO_V1(ap_migrate_validate);
+PG_FUNCTION_INFO_V1(ap_migrate_check);
+PG_FUNCTION_INFO_V1(ap_migrate_history_append_only);
+
+/* A text argument that must not be NULL, as a C string */
+static char *
+text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* A text[] argument as a List of C strings; NULL is an empty list */
+static List *
+text_array_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	ArrayType  *array;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+	List	   *items = NIL;
+
+	if (PG_ARGISNULL(argno))
+		return NIL;
+	array = PG_GETARG_ARRAYTYPE_P(argno);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", name)));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL elements", name)));
+		items = lappend(items, TextDatumGetCString(elems[i]));
+	}
+	return items;
+}
+
+/* A List of C strings as a text[] Datum */
+static Datum
+list_to_array(List *items)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(items), 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, items)
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* C array of node indexes' ids as a text[] Datum */
+static Datum
+ids_to_array(const ApmGraph *graph, const int *indexes, int n)
+{
+	List	   *items = NIL;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		items = lappend(items, indexes[i] >= 0 ? graph->nodes[indexes[i]].id : "?");
+	return list_to_array(items);
+}
+
+/* C array of strings as a text[] Datum */
+static Datum
+strings_to_array(char **strings, int n)
+{
+	List	   *items = NIL;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		items = lappend(items, strings[i]);
+	return list_to_array(items);
+}
+
+/* Register one definition under the operation lock */
+static bool
+register_def(ApmRevisionDef *def, const char *funcname)
+{
+	volatile bool result = false;
+
+	apm_begin(funcname, true);
+	PG_TRY();
+	{
+		result = apm_register(def);
+	}
+	PG_FINALLY();
+	{
+		apm_abort_cleanup();
+	}
+	PG_END_TRY();
+	apm_end();
+	return result;
+}
+
+/*
+ * ap_migrate_add(revision text, down_revision text[], upgrade text,
+ *				  downgrade text, message text, branch_labels text[],
+ *				  depends_on text[], transactional boolean, owner regrole)
+ *
+ * Registers one revision; returns false when identical content was already
+ * registered under that id.
+ */
+Datum
+ap_migrate_add(PG_FUNCTION_ARGS)
+{
+	ApmRevisionDef *def = palloc0(sizeof(ApmRevisionDef));
+
+	def->id = text_arg(fcinfo, 0, "revision");
+	def->parents = text_array_arg(fcinfo, 1, "down_revision");
+	def->upgrade_sql = text_arg(fcinfo, 2, "upgrade");
+	def->downgrade_sql = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	def->message = text_arg(fcinfo, 4, "message");
+	def->branch_labels = text_array_arg(fcinfo, 5, "branch_labels");
+	def->depends_on = text_array_arg(fcinfo, 6, "depends_on");
+	if (PG_ARGISNULL(7))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("transactional must not be NULL")));
+	def->transactional = PG_GETARG_BOOL(7);
+	def->owner = PG_ARGISNULL(8) ? InvalidOid : PG_GETARG_OID(8);
+
+	PG_RETURN_BOOL(register_def(def, "ap_migrate_add()"));
+}
+
+/*
+ * ap_migrate_load(script text, owner regrole)
+ *
+ * Registers the revision a migration file describes (see script.c for the
+ * format); returns its id.
+ */
+Datum
+ap_migrate_load(PG_FUNCTION_ARGS)
+{
+	char	   *script = text_arg(fcinfo, 0, "script");
+	ApmRevisionDef *def = apm_script_parse(script);
+
+	def->owner = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
+	(void) register_def(def, "ap_migrate_load()");
+	PG_RETURN_TEXT_P(cstring_to_text(def->id));
+}
+
+/* The shared body of upgrade, downgrade and stamp */
+static Datum
+run_operation(FunctionCallInfo fcinfo, ApmOperation operation)
+{
+	char	   *target = text_arg(fcinfo, 0, "target");
+	char	   *current = apm_run(operation, target);
+
+	if (current == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(current));
+}
+
+/*
+ * ap_migrate_upgrade(target text DEFAULT 'head') returns the current
+ * revisions after applying everything target needs.
+ */
+Datum
+ap_migrate_upgrade(PG_FUNCTION_ARGS)
+{
+	return run_operation(fcinfo, APM_UPGRADE);
+}
+
+/*
+ * ap_migrate_downgrade(target text) returns the current revisions after
+ * reverting everything above target.
+ */
+Datum
+ap_migrate_downgrade(PG_FUNCTION_ARGS)
+{
+	return run_operation(fcinfo, APM_DOWNGRADE);
+}
+
+/*
+ * ap_migrate_stamp(target text) sets the applied set as an upgrade or
+ * downgrade to target would, without running SQL.
+ */
+Datum
+ap_migrate_stamp(PG_FUNCTION_ARGS)
+{
+	return run_operation(fcinfo, APM_STAMP);
+}
+
+/*
+ * ap_migrate_plan(target text DEFAULT 'head') returns the steps an
+ * upgrade to target would take, or, when target is already applied, the
+ * steps of a downgrade to it.  Nothing is locked or changed.
+ */
+Datum
+ap_migrate_plan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *target = text_arg(fcinfo, 0, "target");
+	ApmGraph   *graph;
+	ApmPlan    *plan;
+	char	  **messages;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	apm_begin("ap_migrate_plan()", false);
+
+	graph = apm_load_usable_graph();
+	plan = apm_resolve_plan(graph, target, APM_STAMP);
+	messages = apm_catalog_messages(graph, plan->steps, plan->nsteps);
+
+	for (i = 0; i < plan->nsteps; i++)
+	{
+		const ApmNode *node = &graph->nodes[plan->steps[i]];
+		Datum		values[7];
+		bool		nulls[7] = {0};
+		Datum		self = list_to_array(list_make1(node->id));
+		Datum		parents = strings_to_array(node->parent_ids, node->nparents);
+
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = CStringGetTextDatum(plan->operation == APM_UPGRADE ? "upgrade" : "downgrade");
+		values[2] = CStringGetTextDatum(node->id);
+		values[3] = plan->operation == APM_UPGRADE ? parents : self;
+		values[4] = plan->operation == APM_UPGRADE ? self : parents;
+		values[5] = CStringGetTextDatum(messages[i]);
+		values[6] = BoolGetDatum(node->transactional);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	apm_end();
+	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_current() returns the current revisions: applied revisions
+ * none of whose children is applied.
+ */
+Datum
+ap_migrate_current(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ApmGraph   *graph;
+	List	   *current;
+	int		   *indexes;
+	char	  **messages;
+	ListCell   *lc;
+	int			n = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	apm_begin("ap_migrate_current()", false);
+
+	graph = apm_catalog_load_graph();
+	current = apm_graph_current(graph);
+	indexes = palloc(sizeof(int) * Max(list_length(current), 1));
+	foreach(lc, current)
+		indexes[n++] = lfirst_int(lc);
+	messages = apm_catalog_messages(graph, indexes, n);
+
+	for (n = 0; n < list_length(current); n++)
+	{
+		const ApmNode *node = &graph->nodes[indexes[n]];
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		values[0] = CStringGetTextDatum(node->id);
+		values[1] = BoolGetDatum(node->nchildren == 0);
+		values[2] = CStringGetTextDatum(messages[n]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	apm_end();
+	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_heads() returns the heads of the revision graph.
+ */
+Datum
+ap_migrate_heads(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ApmGraph   *graph;
+	List	   *heads;
+	List	   *current;
+	int		   *indexes;
+	char	  **messages;
+	ListCell   *lc;
+	int			n = 0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	apm_begin("ap_migrate_heads()", false);
+
+	graph = apm_catalog_load_graph();
+	heads = apm_graph_heads(graph);
+	current = apm_graph_current(graph);
+	indexes = palloc(sizeof(int) * Max(list_length(heads), 1));
+	foreach(lc, heads)
+		indexes[n++] = lfirst_int(lc);
+	messages = apm_catalog_messages(graph, indexes, n);
+
+	for (n = 0; n < list_length(heads); n++)
+	{
+		const ApmNode *node = &graph->nodes[indexes[n]];
+		Datum		values[4];
+		bool		nulls[4] = {0};
+
+		values[0] = CStringGetTextDatum(node->id);
+		values[1] = BoolGetDatum(list_member_int(current, indexes[n]));
+		values[2] = strings_to_array(node->labels, node->nlabels);
+		values[3] = CStringGetTextDatum(messages[n]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	apm_end();
+	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_branches() returns the branch points: revisions with more
+ * than one child.
+ */
+Datum
+ap_migrate_branches(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ApmGraph   *graph;
+	int		   *indexes;
+	char	  **messages;
+	int			n = 0;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	apm_begin("ap_migrate_branches()", false);
+
+	graph = apm_catalog_load_graph();
+	indexes = palloc(sizeof(int) * Max(graph->nnodes, 1));
+	for (i = 0; i < graph->nnodes; i++)
+		if (graph->nodes[i].nchildren > 1)
+			indexes[n++] = i;
+	messages = apm_catalog_messages(graph, indexes, n);
+
+	for (i = 0; i < n; i++)
+	{
+		const ApmNode *node = &graph->nodes[indexes[i]];
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		values[0] = CStringGetTextDatum(node->id);
+		values[1] = ids_to_array(graph, node->children, node->nchildren);
+		values[2] = CStringGetTextDatum(messages[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	apm_end();
+	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_history() lists every revision newest first: children before
+ * parents, ties by reverse registration order, as alembic history does for
+ * a linear chain.  It works on a broken graph too (that is when it is
+ * needed): revisions caught in a cycle come last, in registration order.
+ */
+Datum
+ap_migrate_history(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ApmGraph   *graph;
+	int		   *order;
+	bool	   *listed;
+	char	  **messages;
+	List	   *current;
+	int			count;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	apm_begin("ap_migrate_history()", false);
+
+	graph = apm_catalog_load_graph();
+	current = apm_graph_current(graph);
+	order = apm_graph_order(graph, NULL, true, &count);
+	if (count < graph->nnodes)
+	{
+		listed = palloc0(sizeof(bool) * graph->nnodes);
+		for (i = 0; i < count; i++)
+			listed[order[i]] = true;
+		order = repalloc(order, sizeof(int) * graph->nnodes);
+		for (i = 0; i < graph->nnodes; i++)
+			if (!listed[i])
+				order[count++] = i;
+	}
+	messages = apm_catalog_messages(graph, order, count);
+
+	for (i = 0; i < count; i++)
+	{
+		const ApmNode *node = &graph->nodes[order[i]];
+		Datum		values[8];
+		bool		nulls[8] = {0};
+
+		values[0] = CStringGetTextDatum(node->id);
+		values[1] = strings_to_array(node->parent_ids, node->nparents);
+		values[2] = CStringGetTextDatum(messages[i]);
+		values[3] = BoolGetDatum(node->nchildren == 0);
+		values[4] = BoolGetDatum(node->nchildren > 1);
+		values[5] = BoolGetDatum(node->nparents > 1);
+		values[6] = BoolGetDatum(list_member_int(current, order[i]));
+		values[7] = BoolGetDatum(node->applied);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	apm_end();
+	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_show(rev text) returns everything stored about one revision,
+ * named by id, unique prefix or a target naming exactly one revision.
+ */
+Datum
+ap_migrate_show(PG_FUNCTION_ARGS)
+{
+	char	   *rev = text_arg(fcinfo, 0, "rev");
+	MemoryContext callcxt = CurrentMemoryContext;
+	TupleDesc	tupdesc;
+	ApmGraph   *graph;
+	List	   *set;
+	const ApmNode *node;
+	ApmRevisionDef *def;
+	bool		applied;
+	char	   *checksum;
+	TimestampTz registered_at;
+	Datum		values[13];
+	bool		nulls[13] = {0};
+	HeapTuple	tuple;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	apm_begin("ap_migrate_show()", false);
+	graph = apm_catalog_load_graph();
+	set = apm_resolve_target(graph, rev, APM_STAMP);
+	if (list_length(set) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" does not name exactly one revision", rev),
+				 errdetail("It names %d revisions.", list_length(set))));
+	node = &graph->nodes[linitial_int(set)];
+	def = apm_catalog_fetch(node->id, &applied, &checksum, &registered_at);
+
+	values[0] = CStringGetTextDatum(def->id);
+	values[1] = list_to_array(def->parents);
+	values[2] = ids_to_array(graph, node->children, node->nchildren);
+	values[3] = CStringGetTextDatum(def->message);
+	values[4] = list_to_array(def->branch_labels);
+	values[5] = list_to_array(def->depends_on);
+	values[6] = BoolGetDatum(def->transactional);
+	values[7] = BoolGetDatum(applied);
+	values[8] = ObjectIdGetDatum(def->owner);
+	values[9] = TimestampTzGetDatum(registered_at);
+	values[10] = CStringGetTextDatum(checksum);
+	values[11] = CStringGetTextDatum(def->upgrade_sql);
+	values[12] = def->downgrade_sql ? CStringGetTextDatum(def->downgrade_sql) : (Datum) 0;
+	nulls[12] = def->downgrade_sql == NULL;
+
+	/* build the result outside SPI's memory, which apm_end releases */
+	MemoryContextSwitchTo(callcxt);
+	tuple = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
+	apm_end();
+	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+}
+
+/*
+ * ap_migrate_validate() returns one row per problem: severity ('error' or
+ * 'warning'), problem code, the revision concerned and a description.
+ */
+Datum
+ap_migrate_validate(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *problems;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	apm_begin("ap_migrate_validate()", false);
+
+	problems = apm_validate(apm_catalog_load_graph());
+	foreach(lc, problems)
+	{
+		ApmProblem *problem = lfirst(lc);
+		Datum		values[4];
+		bool		nulls[4] = {0};
+
+		values[0] = CStringGetTextDatum(problem->is_error ? "error" : "warning");
+		values[1] = CStringGetTextDatum(problem->code);
+		values[2] = problem->revision ? CStringGetTextDatum(problem->revision) : (Datum) 0;
+		nulls[2] = problem->revision == NULL;
+		values[3] = CStringGetTextDatum(problem->detail);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+
+	apm_end();
+	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_check() is true when every head is applied and validation
+ * reports no error: the question a health check or a CI job asks.
+ */
+Datum
+ap_migrate_check(PG_FUNCTION_ARGS)
+{
+	ApmGraph   *graph;
+	List	   *problems;
+	ListCell   *lc;
+	bool		ok = true;
+	int			i;
+
+	apm_begin("ap_migrate_check()", false);
+	graph = apm_catalog_load_graph();
+	for (i = 0; i < graph->nnodes && ok; i++)
+		if (graph->nodes[i].nchildren == 0 && !graph->nodes[i].applied)
+			ok = false;
+	if (ok)
+	{
+		problems = apm_validate(graph);
+		foreach(lc, problems)
+			if (((ApmProblem *) lfirst(lc))->is_error)
+				ok = false;
+	}
+	apm_end();
+	PG_RETURN_BOOL(ok);
+}
+
+/*
+ * ap_migrate.history_append_only() is a statement trigger that keeps the
+ * history log append-only, even for the owner of the table.
+ */
+Datum
+ap_migrate_history_append_only(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function ap_migrate.history_append_only() must be called as a trigger")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("the ap_migrate history log is append-only"),
+			 errdetail("%s on table \"%s\" is not allowed.",
+					   TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" :
+					   TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE",
+					   RelationGetRelationName(trigdata->tg_relation))));
+	PG_RETURN_NULL();
+}

@@ -1,0 +1,328 @@
+/*-------------------------------------------------------------------------
+ *
+ * register.c
+ *	  Registration of revisions: validation, checksums, storage.
+ *
+ * Everything that can be checked without the catalog is checked before the
+ * lock is taken: id formats, the shape of the parent and dependency lists,
+ * and the SQL (sqlcheck.c).  Then, under the same lock as upgrades, the
+ * revision is compared with what is registered: identical content is a
+ * no-op, changed content of an applied revision is refused, changed content
+ * of a pending revision replaces it.
+ *
+ * Parents may be registered after their children (within a transaction or
+ * not); an unknown parent is reported when the graph is next used.  A new
+ * revision can only close a cycle if some revision already names it as a
+ * parent, so only then is the graph loaded and searched for one.
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/register.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+
+#include "ap_migrate.h"
+#include "compat.h"
+
+/*
+ * apm_is_hex12 tells whether id has the form Alembic generates: 12
+ * lowercase hexadecimal digits.
+ */
+bool
+apm_is_hex12(const char *id)
+{
+	int			i;
+
+	for (i = 0; id[i]; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return i == APM_HEX_ID_LEN;
+}
+
+/* Words that name targets and can never be revision ids or labels */
+static bool
+is_reserved(const char *name)
+{
+	return pg_strcasecmp(name, "base") == 0 ||
+		pg_strcasecmp(name, "head") == 0 ||
+		pg_strcasecmp(name, "heads") == 0 ||
+		pg_strcasecmp(name, "current") == 0;
+}
+
+/*
+ * apm_check_id raises an error unless id is a valid revision id under the
+ * current ap_migrate.revision_id_format.  what names the argument.
+ */
+void
+apm_check_id(const char *id, const char *what)
+{
+	const char *p;
+
+	if (id[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", what)));
+	if (strlen(id) > APM_MAX_ID_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("%s is too long", what),
+				 errdetail("Revision ids are at most %d bytes.", APM_MAX_ID_LEN)));
+	if (is_reserved(id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is reserved and cannot be used as %s", id, what)));
+	if (apm_revision_id_format == APM_ID_FORMAT_HEX12)
+	{
+		if (!apm_is_hex12(id))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid %s \"%s\"", what, id),
+					 errdetail("Revision ids are 12 lowercase hexadecimal digits."),
+					 errhint("Set ap_migrate.revision_id_format to 'relaxed' to accept other ids.")));
+		return;
+	}
+	for (p = id; *p; p++)
+		if (!(isalnum((unsigned char) *p) || *p == '_' || *p == '.') || IS_HIGHBIT_SET(*p))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid %s \"%s\"", what, id),
+					 errdetail("Revision ids consist of ASCII letters, digits, underscores and dots.")));
+}
+
+/* A branch label: like a relaxed id, and never a reserved word */
+static void
+check_label(const char *label)
+{
+	const char *p;
+
+	if (label[0] == '\0' || strlen(label) > APM_MAX_ID_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("branch label must be 1 to %d bytes long", APM_MAX_ID_LEN)));
+	if (is_reserved(label))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is reserved and cannot be used as a branch label", label)));
+	for (p = label; *p; p++)
+		if (!(isalnum((unsigned char) *p) || *p == '_' || *p == '.') || IS_HIGHBIT_SET(*p))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid branch label \"%s\"", label),
+					 errdetail("Branch labels consist of ASCII letters, digits, underscores and dots.")));
+}
+
+/*
+ * Check a list of revision ids (parents or dependencies): valid ids, no
+ * duplicates, not the revision itself.
+ */
+static void
+check_id_list(const char *id, List *ids, const char *what)
+{
+	ListCell   *lc;
+
+	foreach(lc, ids)
+	{
+		const char *other = lfirst(lc);
+		ListCell   *lc2;
+
+		apm_check_id(other, what);
+		if (strcmp(other, id) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("revision \"%s\" cannot be its own %s", id, what)));
+		for_each_cell(lc2, ids, lnext(ids, lc))
+			if (strcmp(other, lfirst(lc2)) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+						 errmsg("revision \"%s\" lists %s \"%s\" twice", id, what, other)));
+	}
+}
+
+/* Feed one length-prefixed field (NULL distinct from empty) to the hash */
+static void
+checksum_field(pg_cryptohash_ctx *ctx, const char *value)
+{
+	int64		len = value ? (int64) strlen(value) : -1;
+	uint8		lenbuf[8];
+	int			i;
+
+	for (i = 0; i < 8; i++)
+		lenbuf[i] = (uint8) (((uint64) len) >> (8 * i));
+	if (pg_cryptohash_update(ctx, lenbuf, sizeof(lenbuf)) < 0 ||
+		(value && pg_cryptohash_update(ctx, (const uint8 *) value, len) < 0))
+		elog(ERROR, "could not compute revision checksum: %s", pg_cryptohash_error(ctx));
+}
+
+/*
+ * apm_checksum computes checksum algorithm 1: SHA-256, in hex, over the
+ * upgrade SQL, the downgrade SQL (NULL distinct from empty) and the
+ * transactional flag, each field prefixed by its length.  These are what
+ * decide what a revision does to a database.
+ */
+char *
+apm_checksum(const char *upgrade_sql, const char *downgrade_sql,
+			 bool transactional)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
+	int			i;
+
+	if (pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not compute revision checksum: %s", pg_cryptohash_error(ctx));
+	checksum_field(ctx, upgrade_sql);
+	checksum_field(ctx, downgrade_sql);
+	checksum_field(ctx, transactional ? "t" : "f");
+	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute revision checksum: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+
+	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+		sprintf(hex + 2 * i, "%02x", digest[i]);
+	return hex;
+}
+
+/* Are two lists of strings equal, element by element? */
+static bool
+string_lists_equal(List *a, List *b)
+{
+	ListCell   *la,
+			   *lb;
+
+	if (list_length(a) != list_length(b))
+		return false;
+	forboth(la, a, lb, b)
+		if (strcmp(lfirst(la), lfirst(lb)) != 0)
+		return false;
+	return true;
+}
+
+/* Is the registered revision the same as the new definition? */
+static const char *
+first_difference(const ApmRevisionDef *old, const ApmRevisionDef *new)
+{
+	if (!string_lists_equal(old->parents, new->parents))
+		return "down_revision";
+	if (strcmp(old->message, new->message) != 0)
+		return "message";
+	if (strcmp(old->upgrade_sql, new->upgrade_sql) != 0)
+		return "upgrade";
+	if ((old->downgrade_sql == NULL) != (new->downgrade_sql == NULL) ||
+		(old->downgrade_sql && strcmp(old->downgrade_sql, new->downgrade_sql) != 0))
+		return "downgrade";
+	if (!string_lists_equal(old->branch_labels, new->branch_labels))
+		return "branch_labels";
+	if (!string_lists_equal(old->depends_on, new->depends_on))
+		return "depends_on";
+	if (old->transactional != new->transactional)
+		return "transactional";
+	return NULL;
+}
+
+/*
+ * Warn when the new id's format differs from the last registered one, so
+ * that one database never mixes id formats silently.  Comparing with one
+ * neighbour keeps registration O(1); ap_migrate_validate() checks them all.
+ */
+static void
+warn_format_change(const char *id)
+{
+	char	   *last = apm_catalog_last_id();
+
+	if (last != NULL && apm_is_hex12(last) != apm_is_hex12(id))
+		ereport(WARNING,
+				(errmsg("revision id \"%s\" has a different format from revision \"%s\"",
+						id, last),
+				 errdetail("One of them is a 12-digit hexadecimal id and the other is not."),
+				 errhint("Mixed id formats are reported by ap_migrate_validate().")));
+}
+
+/* Search the whole graph for a cycle through the new revision */
+static void
+check_no_cycle(const char *id)
+{
+	ApmGraph   *graph = apm_catalog_load_graph();
+	List	   *cycle = apm_graph_find_cycle(graph);
+
+	if (cycle != NIL)
+	{
+		List	   *closed = lappend_int(list_copy(cycle), linitial_int(cycle));
+
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("registering revision \"%s\" would create a cycle", id),
+				 errdetail("Cycle: %s.", apm_graph_join_ids(graph, closed, " -> "))));
+	}
+}
+
+/*
+ * apm_register validates and stores one revision.  Returns false when an
+ * identical revision was already registered.  The caller holds the
+ * operation lock (apm_begin).
+ */
+bool
+apm_register(ApmRevisionDef *def)
+{
+	ApmRevisionDef *old;
+	bool		applied = false;
+	bool		has_children;
+	char	   *checksum;
+	ListCell   *lc;
+
+	apm_check_id(def->id, "revision id");
+	check_id_list(def->id, def->parents, "parent");
+	check_id_list(def->id, def->depends_on, "dependency");
+	foreach(lc, def->branch_labels)
+		check_label(lfirst(lc));
+
+	if (!OidIsValid(def->owner))
+		def->owner = GetUserId();
+	else if (!is_member_of_role(GetUserId(), def->owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to register revision \"%s\" for role \"%s\"",
+						def->id, GetUserNameFromId(def->owner, false)),
+				 errdetail("Only members of a role can register revisions that run as that role.")));
+
+	apm_sql_check(def->upgrade_sql, def->id, "upgrade", def->transactional);
+	if (def->downgrade_sql != NULL)
+		apm_sql_check(def->downgrade_sql, def->id, "downgrade", def->transactional);
+	checksum = apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional);
+
+	old = apm_catalog_fetch(def->id, &applied, NULL, NULL);
+	if (old != NULL)
+	{
+		const char *difference = first_difference(old, def);
+
+		if (difference == NULL)
+			return false;
+		if (applied)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("revision \"%s\" is applied and cannot be changed", def->id),
+					 errdetail("The new %s differs from the registered one.", difference),
+					 errhint("Register the change as a new revision.")));
+		apm_catalog_update(def, checksum, old->parents);
+		has_children = apm_catalog_has_children(def->id);
+	}
+	else
+	{
+		warn_format_change(def->id);
+		has_children = apm_catalog_insert(def, checksum);
+	}
+
+	if (has_children)
+		check_no_cycle(def->id);
+	return true;
+}

@@ -1,0 +1,310 @@
+/*-------------------------------------------------------------------------
+ *
+ * sqlcheck.c
+ *	  Checks of migration SQL with the server's own parser.
+ *
+ * Registration parses every upgrade and downgrade body with raw_parser(),
+ * so a syntax error, a psql meta-command, transaction control, COPY to or
+ * from the client, or a statement that cannot run inside a transaction
+ * block is refused when the revision is registered rather than when it is
+ * deployed.  Only the raw grammar is used: no catalog lookup happens, so a
+ * body may refer to objects that earlier revisions create.
+ *
+ * The same parse splits a body into statements at execution time, so that
+ * an error can name the statement that failed.
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/sqlcheck.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "tcop/cmdtag.h"
+#include "tcop/utility.h"
+#include "utils/memutils.h"
+
+#include "ap_migrate.h"
+#include "compat.h"
+
+/* what the error context callback of a check needs */
+typedef struct CheckContext
+{
+	const char *sql;
+	const char *revision;
+	const char *section;
+} CheckContext;
+
+/*
+ * Name the body being checked, and turn a syntax error position in it into
+ * an internal query position, so the client shows the migration SQL rather
+ * than the ap_migrate_add() call around it (as SPI does for its queries).
+ */
+static void
+check_error_callback(void *arg)
+{
+	CheckContext *ctx = (CheckContext *) arg;
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(ctx->sql);
+	}
+	errcontext("%s SQL of revision \"%s\"", ctx->section, ctx->revision);
+}
+
+/*
+ * Is there, at byte offset pos of sql, a backslash starting a line: a psql
+ * meta-command such as \i or \set that a migration file carried over?
+ */
+static bool
+meta_command_at(const char *sql, int pos)
+{
+	int			i = pos;
+
+	if (pos < 0 || sql[pos] != '\\')
+		return false;
+	while (i > 0 && (sql[i - 1] == ' ' || sql[i - 1] == '\t'))
+		i--;
+	return i == 0 || sql[i - 1] == '\n' || sql[i - 1] == '\r' || sql[i - 1] == ';';
+}
+
+/*
+ * Parse sql, re-raising a syntax error with a hint when it is a psql
+ * meta-command.
+ */
+static List *
+parse_sql(const char *sql)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	List	   *stmts = NIL;
+
+	PG_TRY();
+	{
+		stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* raw_parser holds no resources; it is safe to replace its error */
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* the context callback has already made the position internal */
+		if (meta_command_at(sql, edata->internalpos - 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("psql meta-commands are not allowed in migration SQL"),
+					 errposition(edata->internalpos),
+					 errhint("Commands starting with a backslash are interpreted by psql, not by the server.")));
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	return stmts;
+}
+
+/*
+ * Is this statement transaction control, which a migration must not issue
+ * because every step runs inside ap_migrate's transaction?
+ */
+static bool
+is_transaction_control(Node *stmt)
+{
+	if (IsA(stmt, TransactionStmt))
+		return true;
+	if (IsA(stmt, VariableSetStmt))
+	{
+		VariableSetStmt *set = (VariableSetStmt *) stmt;
+
+		/* SET TRANSACTION ... must come first in a transaction */
+		return set->kind == VAR_SET_MULTI && strcmp(set->name, "TRANSACTION") == 0;
+	}
+	return false;
+}
+
+/* Does a list of DefElem options contain the named one? */
+static bool
+has_option(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+		if (strcmp(((DefElem *) lfirst(lc))->defname, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Is this a statement the server refuses to run inside a transaction block
+ * (PreventInTransactionBlock)?  Such statements need a revision flagged
+ * transactional = false.  Subscription commands depend on their options
+ * and are left to the server.
+ */
+static bool
+needs_top_level(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_VacuumStmt:
+			return ((VacuumStmt *) stmt)->is_vacuumcmd;
+		case T_IndexStmt:
+			return ((IndexStmt *) stmt)->concurrent;
+		case T_DropStmt:
+			return ((DropStmt *) stmt)->concurrent;
+		case T_ReindexStmt:
+			{
+				ReindexStmt *reindex = (ReindexStmt *) stmt;
+
+				return reindex->kind == REINDEX_OBJECT_SCHEMA ||
+					reindex->kind == REINDEX_OBJECT_SYSTEM ||
+					reindex->kind == REINDEX_OBJECT_DATABASE ||
+					has_option(reindex->params, "concurrently");
+			}
+		case T_ClusterStmt:
+			return ((ClusterStmt *) stmt)->relation == NULL;
+		case T_AlterTableStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+				{
+					AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+					if (cmd->subtype == AT_DetachPartition &&
+						((PartitionCmd *) cmd->def)->concurrent)
+						return true;
+				}
+				return false;
+			}
+		case T_AlterDatabaseStmt:
+			return has_option(((AlterDatabaseStmt *) stmt)->options, "tablespace");
+		case T_DiscardStmt:
+			return ((DiscardStmt *) stmt)->target == DISCARD_ALL;
+		case T_CreatedbStmt:
+		case T_DropdbStmt:
+		case T_CreateTableSpaceStmt:
+		case T_DropTableSpaceStmt:
+		case T_AlterSystemStmt:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Is this COPY from or to the client, which SPI cannot serve? */
+static bool
+is_client_copy(Node *stmt)
+{
+	CopyStmt   *copy;
+
+	if (!IsA(stmt, CopyStmt))
+		return false;
+	copy = (CopyStmt *) stmt;
+	return copy->filename == NULL && !copy->is_program;
+}
+
+/*
+ * apm_sql_check refuses migration SQL that cannot run inside an ap_migrate
+ * step.  transactional is the revision's flag: statements that need to run
+ * at top level are accepted only when it is false.  Empty and comment-only
+ * SQL is accepted: it runs nothing (merge revisions often have no SQL).
+ */
+void
+apm_sql_check(const char *sql, const char *revision, const char *section,
+			  bool transactional)
+{
+	ErrorContextCallback errcallback;
+	CheckContext ctx;
+	List	   *stmts;
+	ListCell   *lc;
+	int			stmtno = 0;
+
+	ctx.sql = sql;
+	ctx.revision = revision;
+	ctx.section = section;
+	errcallback.callback = check_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	stmts = parse_sql(sql);
+
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		Node	   *stmt = raw->stmt;
+		int			pos = raw->stmt_location + 1;
+
+		stmtno++;
+
+		/* point at the statement's first token, not at the space before it */
+		while (sql[pos - 1] == ' ' || sql[pos - 1] == '\t' ||
+			   sql[pos - 1] == '\n' || sql[pos - 1] == '\r')
+			pos++;
+
+		if (is_transaction_control(stmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+					 errmsg("transaction control statements are not allowed in migration SQL"),
+					 errdetail("Statement %d is %s.", stmtno,
+							   GetCommandTagName(CreateCommandTag(stmt))),
+					 errhint("Each ap_migrate call runs its steps in the caller's transaction."),
+					 errposition(pos)));
+		if (is_client_copy(stmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY from stdin or to stdout is not allowed in migration SQL"),
+					 errdetail("Statement %d copies from or to the client.", stmtno),
+					 errhint("Use INSERT statements, or COPY from a server-side file."),
+					 errposition(pos)));
+		if (transactional && needs_top_level(stmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("%s cannot run inside a transaction block",
+							GetCommandTagName(CreateCommandTag(stmt))),
+					 errdetail("Statement %d of a transactional revision needs to run at top level.",
+							   stmtno),
+					 errhint("Register the revision with transactional => false."),
+					 errposition(pos)));
+	}
+
+	error_context_stack = errcallback.previous;
+}
+
+/*
+ * apm_sql_split parses sql into statements and returns them as a list of
+ * RawStmt, whose stmt_location and stmt_len delimit each statement's text
+ * (stmt_len 0 = to the end).
+ */
+List *
+apm_sql_split(const char *sql)
+{
+	return raw_parser(sql, RAW_PARSE_DEFAULT);
+}
+
+/*
+ * apm_sql_line_of returns the 1-based line of the first non-blank character
+ * at or after offset, for error messages about a statement.
+ */
+int
+apm_sql_line_of(const char *sql, int offset)
+{
+	int			line = 1;
+	int			i;
+
+	while (sql[offset] == ' ' || sql[offset] == '\t' ||
+		   sql[offset] == '\n' || sql[offset] == '\r')
+		offset++;
+	for (i = 0; i < offset; i++)
+		if (sql[i] == '\n')
+			line++;
+	return line;
+}
