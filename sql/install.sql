@@ -1,0 +1,56 @@
+--
+-- Installation: the objects the extension owns, where they live, and the
+-- privileges they start with.
+--
+CREATE EXTENSION ap_migrate;
+
+-- every member object
+SELECT pg_describe_object(classid, objid, objsubid) AS member
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ap_migrate')
+   AND deptype = 'e'
+ ORDER BY 1;
+
+-- the functions are in pg_catalog, so they are found with any search_path
+SET search_path = nowhere;
+SELECT ap_migrate_upgrade();
+SELECT count(*) AS revisions FROM ap_migrate_history();
+RESET search_path;
+
+-- PUBLIC may execute none of them
+SELECT p.oid::regprocedure AS function
+  FROM pg_proc p
+ WHERE (p.proname LIKE 'ap\_migrate\_%' OR p.pronamespace = 'ap_migrate'::regnamespace)
+   AND has_function_privilege('public', p.oid, 'EXECUTE')
+ ORDER BY p.oid::regprocedure::text;
+
+-- nobody but the owner may write the tables; the installer (here the
+-- superuser) holds SELECT with grant option
+SELECT c.relname, c.relacl
+  FROM pg_class c
+ WHERE c.relnamespace = 'ap_migrate'::regnamespace AND c.relkind IN ('r', 'S')
+ ORDER BY 1;
+
+-- the tables and sequences are dumped with the database
+SELECT c::regclass AS dumped
+  FROM pg_extension, unnest(extconfig) AS c
+ WHERE extname = 'ap_migrate'
+ ORDER BY c::regclass::text;
+
+-- the control file: trusted, fixed schema, one version so far
+SELECT name, version, superuser, trusted, relocatable, schema
+  FROM pg_available_extension_versions WHERE name = 'ap_migrate';
+SELECT * FROM pg_extension_update_paths('ap_migrate') ORDER BY 1, 2;
+
+-- an existing schema named ap_migrate is not adopted
+DROP EXTENSION ap_migrate;
+CREATE SCHEMA ap_migrate;
+CREATE EXTENSION ap_migrate;
+DROP SCHEMA ap_migrate;
+
+-- DROP EXTENSION takes the catalog with it
+CREATE EXTENSION ap_migrate;
+SELECT ap_migrate_add('aaaaaaaaaaaa', NULL, 'SELECT 1', 'SELECT 1', 'kept?');
+DROP EXTENSION ap_migrate;
+SELECT count(*) AS leftover_schemas FROM pg_namespace WHERE nspname = 'ap_migrate';

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The whole ap_migrate test suite, from a fresh Debian bookworm machine:
+# installs what it needs, builds with -Wall -Werror, installs the extension,
+# runs the pg_regress suite and the isolation specs against a throwaway
+# cluster and the TAP tests on their own clusters, then prints one summary
+# line "N passed, M failed" and exits non-zero on any failure.
+#
+# Run it as root (it installs packages and the extension) or, with both
+# already in place, as a user that can run PostgreSQL.
+set -u
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$repo/test/common.sh"
+
+passed=0
+failed=0
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+apm_install_deps || { echo "0 passed, 1 failed"; exit 1; }
+if ! apm_build_install "$repo" "-Wall -Werror"; then
+	echo "build failed"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# Tests write results next to the sources, so run them in a copy the
+# cluster's user owns.
+work=$(apm_workdir)
+rsync -a --exclude .git --exclude '*.o' --exclude '*.so' "$repo/" "$work/src/"
+[ "$(id -u)" -eq 0 ] && chown -R "$APM_OS_USER" "$work"
+cleanup() { apm_stop_cluster "$work"; }
+trap cleanup EXIT
+
+apm_start_cluster "$work" "${APM_TEST_PORT:-54329}" || { echo "0 passed, 1 failed"; exit 1; }
+
+# pg_regress and pg_isolation_regress print one "... ok" or "... FAILED"
+# line per test.
+run_suite() {
+	local name=$1 target=$2 log="$work/$1.log" ok bad
+	apm_log "running the $name suite"
+	apm_as_user make -C "$work/src" -s "$target" PG_CONFIG="$APM_PG_CONFIG" \
+		PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" >"$log" 2>&1
+	cat "$log"
+	ok=$(grep -cE '\.\.\. ok' "$log")
+	bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log")
+	if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
+		bad=1	# the suite did not run at all
+	fi
+	count "$ok" "$bad"
+	for diffs in "$work/src/regression.diffs" "$work/src/output_iso/regression.diffs"; do
+		[ -s "$diffs" ] && { echo "---- $diffs"; cat "$diffs"; }
+	done
+	return 0
+}
+
+run_suite regress check-regress
+run_suite isolation check-isolation
+apm_stop_cluster "$work"
+
+# TAP: prove prints "Files=F, Tests=N" and, per failing file,
+# "Failed X/Y subtests"; a file that dies counts as one failure.
+apm_log "running the TAP suite"
+taplog="$work/tap.log"
+apm_as_user make -C "$work/src" -s check-tap PG_CONFIG="$APM_PG_CONFIG" >"$taplog" 2>&1
+tap_status=$?
+cat "$taplog"
+tap_total=$(sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\),.*/\1/p' "$taplog" | tail -n 1)
+tap_failed=$(sed -n 's/.*Failed \([0-9]*\)\/[0-9]* subtests.*/\1/p' "$taplog" | awk '{s+=$1} END {print s+0}')
+tap_total=${tap_total:-0}
+if [ "$tap_status" -ne 0 ] && [ "$tap_failed" -eq 0 ]; then
+	tap_failed=1
+fi
+count $((tap_total - tap_failed > 0 ? tap_total - tap_failed : 0)) "$tap_failed"
+for f in "$work"/src/tmp_check/log/regress_log_*; do
+	[ "$tap_status" -ne 0 ] && [ -f "$f" ] && { echo "---- $f"; tail -n 50 "$f"; }
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
