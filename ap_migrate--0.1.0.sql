@@ -47,12 +47,22 @@ COMMENT ON COLUMN ap_migrate.revision.downgrade_sql IS 'NULL when the revision i
 COMMENT ON COLUMN ap_migrate.revision.is_head IS 'true while no registered revision names this one as a parent';
 COMMENT ON COLUMN ap_migrate.revision.checksum IS 'SHA-256 over the upgrade and downgrade SQL and the transactional flag';
 
--- Children of a revision, needed when a parent is registered after its child
--- and when a re-registration changes the parents.
-CREATE INDEX revision_down_revision_idx ON ap_migrate.revision
-	USING gin (down_revision);
 -- The heads, which is all a no-op "upgrade head" has to look at.
 CREATE INDEX revision_head_idx ON ap_migrate.revision (id) WHERE is_head;
+
+-- One row per (revision, parent): down_revision as a table, indexed by
+-- parent, so that registration finds the children of a revision with a
+-- btree lookup (a revision registered after a child that names it, a
+-- re-registration that changes parents).  Registration keeps it equal to
+-- down_revision.
+CREATE TABLE ap_migrate.revision_parent (
+	revision			text NOT NULL,
+	parent				text NOT NULL,
+	position			integer NOT NULL,
+	CONSTRAINT revision_parent_pkey PRIMARY KEY (revision, position)
+);
+COMMENT ON TABLE ap_migrate.revision_parent IS 'down_revision edges indexed by parent, maintained by registration';
+CREATE INDEX revision_parent_parent_idx ON ap_migrate.revision_parent (parent);
 
 CREATE TABLE ap_migrate.applied (
 	revision			text NOT NULL,
@@ -99,6 +109,7 @@ CREATE TRIGGER history_append_only
 -- Keep registered revisions, state and history across pg_dump/pg_restore.
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.revision', '');
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.revision_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ap_migrate.revision_parent', '');
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.history', '');
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.history_seq', '');
@@ -291,6 +302,7 @@ GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_check() TO @extowner@ WITH GRANT
 
 GRANT USAGE ON SCHEMA ap_migrate TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.revision TO @extowner@ WITH GRANT OPTION;
+GRANT SELECT ON ap_migrate.revision_parent TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.applied TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.history TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.revision_seq TO @extowner@ WITH GRANT OPTION;

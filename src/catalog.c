@@ -405,10 +405,27 @@ static Oid	revision_types[11] = {
 	TEXTARRAYOID, BOOLOID, TEXTOID, INT2OID, REGROLEOID
 };
 
+/* Store the parent edges of a revision, in declared order */
+static void
+insert_edges(const ApmRevisionDef *def)
+{
+	Oid			types[2] = {TEXTOID, TEXTARRAYOID};
+	Datum		values[2];
+
+	if (def->parents == NIL)
+		return;
+	values[0] = CStringGetTextDatum(def->id);
+	values[1] = text_array(def->parents);
+	catalog_exec("INSERT INTO ap_migrate.revision_parent (revision, parent, position)"
+				 " SELECT $1, u.parent, u.position"
+				 "   FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(parent, position)",
+				 2, types, values, NULL, false, SPI_OK_INSERT);
+}
+
 /*
- * apm_catalog_insert stores a new revision, marks its parents as no longer
- * heads, and returns whether the new revision already has children (it was
- * named as a parent before it was registered).
+ * apm_catalog_insert stores a new revision and its parent edges, marks its
+ * parents as no longer heads, and returns whether the new revision already
+ * has children (it was named as a parent before it was registered).
  */
 bool
 apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
@@ -425,21 +442,22 @@ apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 				 "  checksum_algorithm, owner, registered_at, is_head)"
 				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 				 "  pg_catalog.now(),"
-				 "  NOT EXISTS (SELECT FROM ap_migrate.revision c"
-				 "               WHERE c.down_revision OPERATOR(pg_catalog.@>) ARRAY[$1]))"
+				 "  NOT EXISTS (SELECT FROM ap_migrate.revision_parent e"
+				 "               WHERE e.parent OPERATOR(pg_catalog.=) $1))"
 				 " RETURNING is_head",
 				 11, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	has_children = !get_bool(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);
 
+	insert_edges(def);
 	apm_catalog_refresh_heads(def->parents);
 	return has_children;
 }
 
 /*
  * apm_catalog_update replaces the content of a registered revision that is
- * not applied, keeping its place in registration order.  The heads flags of
- * its old and new parents are recomputed.
+ * not applied, keeping its place in registration order.  Its edges are
+ * replaced and the heads flags of its old and new parents recomputed.
  */
 void
 apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
@@ -457,12 +475,16 @@ apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 				 "       owner = $11, registered_at = pg_catalog.now()"
 				 " WHERE id OPERATOR(pg_catalog.=) $1",
 				 11, revision_types, values, nulls, false, SPI_OK_UPDATE);
+	catalog_exec("DELETE FROM ap_migrate.revision_parent"
+				 " WHERE revision OPERATOR(pg_catalog.=) $1",
+				 1, revision_types, values, NULL, false, SPI_OK_DELETE);
+	insert_edges(def);
 	apm_catalog_refresh_heads(list_concat_copy(old_parents, def->parents));
 }
 
 /*
  * apm_catalog_refresh_heads recomputes the is_head flag of the given
- * revisions from the children that name them.
+ * revisions from the edges that name them as parents.
  */
 void
 apm_catalog_refresh_heads(List *ids)
@@ -475,8 +497,8 @@ apm_catalog_refresh_heads(List *ids)
 	values[0] = text_array(ids);
 	catalog_exec("UPDATE ap_migrate.revision r"
 				 "   SET is_head = NOT EXISTS"
-				 "       (SELECT FROM ap_migrate.revision c"
-				 "         WHERE c.down_revision OPERATOR(pg_catalog.@>) ARRAY[r.id])"
+				 "       (SELECT FROM ap_migrate.revision_parent e"
+				 "         WHERE e.parent OPERATOR(pg_catalog.=) r.id)"
 				 " WHERE r.id OPERATOR(pg_catalog.=) ANY ($1)",
 				 1, types, values, NULL, false, SPI_OK_UPDATE);
 }
@@ -491,8 +513,8 @@ apm_catalog_has_children(const char *id)
 	Datum		values[1] = {CStringGetTextDatum(id)};
 	bool		result;
 
-	catalog_exec("SELECT EXISTS (SELECT FROM ap_migrate.revision"
-				 "                WHERE down_revision OPERATOR(pg_catalog.@>) ARRAY[$1])",
+	catalog_exec("SELECT EXISTS (SELECT FROM ap_migrate.revision_parent"
+				 "                WHERE parent OPERATOR(pg_catalog.=) $1)",
 				 1, types, values, NULL, false, SPI_OK_SELECT);
 	result = get_bool(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);
