@@ -31,7 +31,8 @@ SELECT ap_migrate_upgrade();
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM ap_migrate_plan('c10000000002');
 \echo :LAST_ERROR_SQLSTATE
-SELECT problem, revision FROM ap_migrate_validate() WHERE severity = 'error';
+SELECT problem, revision FROM ap_migrate_validate() WHERE severity = 'error'
+ ORDER BY problem, revision;
 -- a dependency that is never registered
 SELECT ap_migrate_add('c10000000002', NULL, 'INSERT INTO err_ledger VALUES (''c2'');', NULL,
                       depends_on => '{c10000000009}');
@@ -63,7 +64,7 @@ SELECT ap_migrate_add('c20000000002', '{c20000000001}', '', NULL);
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 BEGIN READ ONLY;
-SELECT step, revision FROM ap_migrate_plan();
+SELECT step, revision FROM ap_migrate_plan() ORDER BY step;
 ROLLBACK;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT ap_migrate_upgrade();
@@ -79,7 +80,7 @@ SELECT ap_migrate_add('c20000000002', '{c20000000001}', '', NULL);
 ROLLBACK;
 -- a dry run is fine in REPEATABLE READ
 BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT step, operation, revision FROM ap_migrate_plan();
+SELECT step, operation, revision FROM ap_migrate_plan() ORDER BY step;
 COMMIT;
 SELECT err_state();
 
@@ -170,7 +171,8 @@ UPDATE ap_migrate.revision SET upgrade_sql = 'INSERT INTO err_ledger VALUES (''e
 SELECT ap_migrate_upgrade('c40000000003');
 \echo :LAST_ERROR_SQLSTATE
 SELECT err_state() = :'before' AS nothing_applied;
-SELECT problem, revision FROM ap_migrate_validate() WHERE severity = 'error';
+SELECT problem, revision FROM ap_migrate_validate() WHERE severity = 'error'
+ ORDER BY problem, revision;
 -- registering it again repairs it
 SELECT ap_migrate_add('c40000000003', '{c40000000002}', 'INSERT INTO err_ledger VALUES (''c6'');', NULL);
 SELECT count(*) AS problems FROM ap_migrate_validate() WHERE severity = 'error';
@@ -181,10 +183,11 @@ UPDATE ap_migrate.revision
  WHERE id = 'c30000000001';
 SELECT ap_migrate_upgrade('c40000000003');
 \echo :LAST_ERROR_SQLSTATE
-SELECT step, revision FROM ap_migrate_plan('c40000000003');
+SELECT step, revision FROM ap_migrate_plan('c40000000003') ORDER BY step;
 \echo :LAST_ERROR_SQLSTATE
 SELECT err_state() = :'before' AS nothing_applied;
-SELECT problem, revision FROM ap_migrate_validate() WHERE severity = 'error';
+SELECT problem, revision FROM ap_migrate_validate() WHERE severity = 'error'
+ ORDER BY problem, revision;
 SELECT ap_migrate_check();
 -- an applied revision deleted from the catalog (with the pending ones above it)
 DELETE FROM ap_migrate.revision WHERE id >= 'c40000000001';
@@ -192,7 +195,8 @@ DELETE FROM ap_migrate.revision WHERE id >= 'c40000000001';
 SELECT ap_migrate_upgrade();
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
-SELECT problem, revision FROM ap_migrate_validate() WHERE severity = 'error';
+SELECT problem, revision FROM ap_migrate_validate() WHERE severity = 'error'
+ ORDER BY problem, revision;
 SELECT err_state() = :'before' AS nothing_applied;
 
 ------------------------------------------------------------------------

@@ -177,7 +177,7 @@ SELECT * FROM ap_migrate_plan('head') ORDER BY step;
 SELECT ap_migrate_upgrade('+1');
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM state();
--- upgrading to x2 applies y1 first, and leaves y1 current beside x2
+-- upgrading to x2 applies y1 too, before x2, and leaves y1 current beside x2
 SELECT * FROM ap_migrate_plan('0a0000000002') ORDER BY step;
 SELECT ap_migrate_upgrade('0a0000000002');
 SELECT * FROM state();
