@@ -50,19 +50,25 @@ COMMENT ON COLUMN ap_migrate.revision.checksum IS 'SHA-256 over the upgrade and 
 -- The heads, which is all a no-op "upgrade head" has to look at.
 CREATE INDEX revision_head_idx ON ap_migrate.revision (id) WHERE is_head;
 
--- One row per (revision, parent): down_revision as a table, indexed by
--- parent, so that registration finds the children of a revision with a
--- btree lookup (a revision registered after a child that names it, a
--- re-registration that changes parents).  Registration keeps it equal to
--- down_revision.
-CREATE TABLE ap_migrate.revision_parent (
+-- The graph's edges as rows, indexed by target: down_revision (kind
+-- 'parent') and depends_on (kind 'dependency').  Registration uses them to
+-- find what refers to a revision (a revision registered after a child that
+-- names it, a re-registration that changes parents, a possible cycle) with
+-- a btree lookup; the no-op upgrade uses them to tell which applied heads
+-- are current.  Registration keeps them equal to the arrays above.
+CREATE TABLE ap_migrate.revision_edge (
 	revision			text NOT NULL,
-	parent				text NOT NULL,
+	kind				text NOT NULL,
+	target				text NOT NULL,
 	position			integer NOT NULL,
-	CONSTRAINT revision_parent_pkey PRIMARY KEY (revision, position)
+	CONSTRAINT revision_edge_pkey PRIMARY KEY (revision, kind, position),
+	CONSTRAINT revision_edge_revision_fkey FOREIGN KEY (revision)
+		REFERENCES ap_migrate.revision (id) ON DELETE CASCADE,
+	CONSTRAINT revision_edge_kind_check
+		CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['parent', 'dependency']::text[]))
 );
-COMMENT ON TABLE ap_migrate.revision_parent IS 'down_revision edges indexed by parent, maintained by registration';
-CREATE INDEX revision_parent_parent_idx ON ap_migrate.revision_parent (parent);
+COMMENT ON TABLE ap_migrate.revision_edge IS 'down_revision and depends_on edges indexed by target, maintained by registration';
+CREATE INDEX revision_edge_target_idx ON ap_migrate.revision_edge (target, kind);
 
 CREATE TABLE ap_migrate.applied (
 	revision			text NOT NULL,
@@ -109,7 +115,7 @@ CREATE TRIGGER history_append_only
 -- Keep registered revisions, state and history across pg_dump/pg_restore.
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.revision', '');
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.revision_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('ap_migrate.revision_parent', '');
+SELECT pg_catalog.pg_extension_config_dump('ap_migrate.revision_edge', '');
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.applied', '');
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.history', '');
 SELECT pg_catalog.pg_extension_config_dump('ap_migrate.history_seq', '');
@@ -302,7 +308,7 @@ GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_check() TO @extowner@ WITH GRANT
 
 GRANT USAGE ON SCHEMA ap_migrate TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.revision TO @extowner@ WITH GRANT OPTION;
-GRANT SELECT ON ap_migrate.revision_parent TO @extowner@ WITH GRANT OPTION;
+GRANT SELECT ON ap_migrate.revision_edge TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.applied TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.history TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.revision_seq TO @extowner@ WITH GRANT OPTION;

@@ -151,7 +151,7 @@ extern List *apm_graph_heads(const ApmGraph *graph);
 extern List *apm_graph_bases(const ApmGraph *graph);
 extern List *apm_graph_current(const ApmGraph *graph);
 extern List *apm_graph_find_cycle(const ApmGraph *graph);
-extern void apm_graph_check_usable(const ApmGraph *graph);
+extern void apm_graph_check_usable(const ApmGraph *graph, bool check_state);
 extern bool *apm_graph_ancestors(const ApmGraph *graph, List *from,
 								 bool stop_at_applied);
 extern bool *apm_graph_descendants(const ApmGraph *graph, List *from);
@@ -173,6 +173,7 @@ extern List *apm_validate(const ApmGraph *graph);
 extern void apm_sql_check(const char *sql, const char *revision,
 						  const char *section, bool transactional);
 extern List *apm_sql_split(const char *sql);
+extern int	apm_sql_skip_blank(const char *sql, int offset);
 extern int	apm_sql_line_of(const char *sql, int offset);
 
 /* script.c */
@@ -180,7 +181,7 @@ extern ApmRevisionDef *apm_script_parse(const char *script);
 
 /* catalog.c */
 extern ApmGraph *apm_catalog_load_graph(void);
-extern List *apm_catalog_heads(bool *all_applied);
+extern List *apm_catalog_heads(bool *all_applied, List **current);
 extern ApmRevisionDef *apm_catalog_fetch(const char *id, bool *applied,
 										 char **checksum,
 										 TimestampTz *registered_at);
@@ -190,9 +191,11 @@ extern bool apm_catalog_insert(const ApmRevisionDef *def, const char *checksum);
 extern void apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 							   List *old_parents);
 extern void apm_catalog_refresh_heads(List *ids);
-extern bool apm_catalog_has_children(const char *id);
+extern bool apm_catalog_is_referenced(const char *id);
+extern void apm_catalog_set_owner(const char *id, Oid owner);
 extern void apm_catalog_mark_applied(const char *id, const char *checksum);
 extern void apm_catalog_unmark_applied(const char *id);
+extern void apm_catalog_repair_applied(void);
 extern void apm_catalog_log(ApmOperation operation, const char *revision,
 							List *from, List *to, TimestampTz started_at,
 							TimestampTz finished_at, bool success);
@@ -209,9 +212,9 @@ extern char *apm_checksum(const char *upgrade_sql, const char *downgrade_sql,
 
 /* execute.c */
 extern void apm_begin(const char *funcname, bool mutating);
-extern void apm_end(void);
+extern void apm_end(bool mutating);
 extern void apm_abort_cleanup(void);
-extern ApmGraph *apm_load_usable_graph(void);
+extern ApmGraph *apm_load_usable_graph(bool check_state);
 extern char *apm_run(ApmOperation operation, const char *target);
 
 #endif							/* AP_MIGRATE_H */

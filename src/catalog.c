@@ -98,7 +98,7 @@ catalog_enter(CatalogSave *save)
 static void
 catalog_leave(CatalogSave *save)
 {
-	AtEOXact_GUC(true, save->nestlevel);
+	AtEOXact_GUC(false, save->nestlevel);
 	SetUserIdAndSecContext(save->userid, save->sec_context);
 }
 
@@ -255,16 +255,23 @@ apm_catalog_load_graph(void)
 
 /*
  * apm_catalog_heads returns the ids of the heads, in registration order,
- * reading only the partial index of heads: the whole of a no-op
- * "upgrade head".  *all_applied tells whether every head is applied.
+ * reading only the partial index of heads and the edges that name them:
+ * the whole of a no-op "upgrade head".  *all_applied tells whether every
+ * head is applied; *current gets the applied heads that no applied
+ * revision depends on, which are then the current revisions.
  */
 List *
-apm_catalog_heads(bool *all_applied)
+apm_catalog_heads(bool *all_applied, List **current)
 {
 	List	   *heads = NIL;
 	uint64		i;
 
-	catalog_exec("SELECT r.id, a.revision IS NOT NULL"
+	catalog_exec("SELECT r.id, a.revision IS NOT NULL,"
+				 "       EXISTS (SELECT FROM ap_migrate.revision_edge e"
+				 "                 JOIN ap_migrate.applied d"
+				 "                   ON d.revision OPERATOR(pg_catalog.=) e.revision"
+				 "                WHERE e.target OPERATOR(pg_catalog.=) r.id"
+				 "                  AND e.kind OPERATOR(pg_catalog.=) 'dependency')"
 				 "  FROM ap_migrate.revision r"
 				 "  LEFT JOIN ap_migrate.applied a"
 				 "    ON a.revision OPERATOR(pg_catalog.=) r.id"
@@ -273,11 +280,16 @@ apm_catalog_heads(bool *all_applied)
 				 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 
 	*all_applied = true;
+	*current = NIL;
 	for (i = 0; i < SPI_processed; i++)
 	{
-		heads = lappend(heads, get_text(SPI_tuptable->vals[i], 1));
+		char	   *id = get_text(SPI_tuptable->vals[i], 1);
+
+		heads = lappend(heads, id);
 		if (!get_bool(SPI_tuptable->vals[i], 2))
 			*all_applied = false;
+		else if (!get_bool(SPI_tuptable->vals[i], 3))
+			*current = lappend(*current, id);
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return heads;
@@ -405,34 +417,39 @@ static Oid	revision_types[11] = {
 	TEXTARRAYOID, BOOLOID, TEXTOID, INT2OID, REGROLEOID
 };
 
-/* Store the parent edges of a revision, in declared order */
+/* Store the edges of a revision: its parents and dependencies, in order */
 static void
 insert_edges(const ApmRevisionDef *def)
 {
-	Oid			types[2] = {TEXTOID, TEXTARRAYOID};
-	Datum		values[2];
+	Oid			types[3] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[3];
 
-	if (def->parents == NIL)
+	if (def->parents == NIL && def->depends_on == NIL)
 		return;
 	values[0] = CStringGetTextDatum(def->id);
 	values[1] = text_array(def->parents);
-	catalog_exec("INSERT INTO ap_migrate.revision_parent (revision, parent, position)"
-				 " SELECT $1, u.parent, u.position"
-				 "   FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(parent, position)",
-				 2, types, values, NULL, false, SPI_OK_INSERT);
+	values[2] = text_array(def->depends_on);
+	catalog_exec("INSERT INTO ap_migrate.revision_edge (revision, kind, target, position)"
+				 " SELECT $1, 'parent', u.target, u.position"
+				 "   FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(target, position)"
+				 " UNION ALL"
+				 " SELECT $1, 'dependency', u.target, u.position"
+				 "   FROM pg_catalog.unnest($3) WITH ORDINALITY AS u(target, position)",
+				 3, types, values, NULL, false, SPI_OK_INSERT);
 }
 
 /*
- * apm_catalog_insert stores a new revision and its parent edges, marks its
- * parents as no longer heads, and returns whether the new revision already
- * has children (it was named as a parent before it was registered).
+ * apm_catalog_insert stores a new revision and its edges, marks its parents
+ * as no longer heads, and returns whether some registered revision already
+ * refers to the new one (as a parent or a dependency): only then can the
+ * new revision close a cycle.
  */
 bool
 apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 {
 	Datum		values[11];
 	char		nulls[11];
-	bool		has_children;
+	bool		referenced;
 
 	memset(nulls, ' ', sizeof(nulls));
 	revision_values(def, checksum, values, nulls);
@@ -442,21 +459,23 @@ apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 				 "  checksum_algorithm, owner, registered_at, is_head)"
 				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 				 "  pg_catalog.now(),"
-				 "  NOT EXISTS (SELECT FROM ap_migrate.revision_parent e"
-				 "               WHERE e.parent OPERATOR(pg_catalog.=) $1))"
-				 " RETURNING is_head",
+				 "  NOT EXISTS (SELECT FROM ap_migrate.revision_edge e"
+				 "               WHERE e.target OPERATOR(pg_catalog.=) $1"
+				 "                 AND e.kind OPERATOR(pg_catalog.=) 'parent'))"
+				 " RETURNING EXISTS (SELECT FROM ap_migrate.revision_edge e"
+				 "                    WHERE e.target OPERATOR(pg_catalog.=) $1)",
 				 11, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
-	has_children = !get_bool(SPI_tuptable->vals[0], 1);
+	referenced = get_bool(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);
 
 	insert_edges(def);
 	apm_catalog_refresh_heads(def->parents);
-	return has_children;
+	return referenced;
 }
 
 /*
- * apm_catalog_update replaces the content of a registered revision that is
- * not applied, keeping its place in registration order.  Its edges are
+ * apm_catalog_update replaces the content and owner of a registered
+ * revision, keeping its place in registration order.  Its edges are
  * replaced and the heads flags of its old and new parents recomputed.
  */
 void
@@ -475,7 +494,7 @@ apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 				 "       owner = $11, registered_at = pg_catalog.now()"
 				 " WHERE id OPERATOR(pg_catalog.=) $1",
 				 11, revision_types, values, nulls, false, SPI_OK_UPDATE);
-	catalog_exec("DELETE FROM ap_migrate.revision_parent"
+	catalog_exec("DELETE FROM ap_migrate.revision_edge"
 				 " WHERE revision OPERATOR(pg_catalog.=) $1",
 				 1, revision_types, values, NULL, false, SPI_OK_DELETE);
 	insert_edges(def);
@@ -483,8 +502,25 @@ apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 }
 
 /*
+ * apm_catalog_set_owner records a new owner for a revision whose content
+ * is unchanged (its old owner was dropped).
+ */
+void
+apm_catalog_set_owner(const char *id, Oid owner)
+{
+	Oid			types[2] = {TEXTOID, REGROLEOID};
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = ObjectIdGetDatum(owner);
+	catalog_exec("UPDATE ap_migrate.revision SET owner = $2"
+				 " WHERE id OPERATOR(pg_catalog.=) $1",
+				 2, types, values, NULL, false, SPI_OK_UPDATE);
+}
+
+/*
  * apm_catalog_refresh_heads recomputes the is_head flag of the given
- * revisions from the edges that name them as parents.
+ * revisions from the parent edges that name them.
  */
 void
 apm_catalog_refresh_heads(List *ids)
@@ -497,24 +533,26 @@ apm_catalog_refresh_heads(List *ids)
 	values[0] = text_array(ids);
 	catalog_exec("UPDATE ap_migrate.revision r"
 				 "   SET is_head = NOT EXISTS"
-				 "       (SELECT FROM ap_migrate.revision_parent e"
-				 "         WHERE e.parent OPERATOR(pg_catalog.=) r.id)"
+				 "       (SELECT FROM ap_migrate.revision_edge e"
+				 "         WHERE e.target OPERATOR(pg_catalog.=) r.id"
+				 "           AND e.kind OPERATOR(pg_catalog.=) 'parent')"
 				 " WHERE r.id OPERATOR(pg_catalog.=) ANY ($1)",
 				 1, types, values, NULL, false, SPI_OK_UPDATE);
 }
 
 /*
- * apm_catalog_has_children tells whether any revision names id as a parent.
+ * apm_catalog_is_referenced tells whether any revision names id as a
+ * parent or a dependency.
  */
 bool
-apm_catalog_has_children(const char *id)
+apm_catalog_is_referenced(const char *id)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(id)};
 	bool		result;
 
-	catalog_exec("SELECT EXISTS (SELECT FROM ap_migrate.revision_parent"
-				 "                WHERE parent OPERATOR(pg_catalog.=) $1)",
+	catalog_exec("SELECT EXISTS (SELECT FROM ap_migrate.revision_edge"
+				 "                WHERE target OPERATOR(pg_catalog.=) $1)",
 				 1, types, values, NULL, false, SPI_OK_SELECT);
 	result = get_bool(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);
@@ -550,6 +588,25 @@ apm_catalog_unmark_applied(const char *id)
 
 	catalog_exec("DELETE FROM ap_migrate.applied WHERE revision OPERATOR(pg_catalog.=) $1",
 				 1, types, values, NULL, false, SPI_OK_DELETE);
+}
+
+/*
+ * apm_catalog_repair_applied makes the applied set agree with the
+ * registered revisions again: it forgets applied revisions that are not
+ * registered and records the current checksum of those that changed.
+ */
+void
+apm_catalog_repair_applied(void)
+{
+	catalog_exec("DELETE FROM ap_migrate.applied a"
+				 " WHERE NOT EXISTS (SELECT FROM ap_migrate.revision r"
+				 "                    WHERE r.id OPERATOR(pg_catalog.=) a.revision)",
+				 0, NULL, NULL, NULL, false, SPI_OK_DELETE);
+	catalog_exec("UPDATE ap_migrate.applied a SET checksum = r.checksum"
+				 "  FROM ap_migrate.revision r"
+				 " WHERE r.id OPERATOR(pg_catalog.=) a.revision"
+				 "   AND r.checksum OPERATOR(pg_catalog.<>) a.checksum",
+				 0, NULL, NULL, NULL, false, SPI_OK_UPDATE);
 }
 
 /*

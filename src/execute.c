@@ -108,19 +108,23 @@ apm_begin(const char *funcname, bool mutating)
 }
 
 /*
- * apm_end finishes an ap_migrate call.
+ * apm_end finishes an ap_migrate call.  Only the call that changes the
+ * catalog clears the re-entrancy flag: a read-only ap_migrate function
+ * called from migration SQL must leave it set.
  */
 void
-apm_end(void)
+apm_end(bool mutating)
 {
-	apm_active = false;
+	if (mutating)
+		apm_active = false;
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
 }
 
 /*
- * apm_abort_cleanup resets the re-entrancy flag when a call fails; the
- * transaction abort takes care of SPI, the lock, the user id and the GUCs.
+ * apm_abort_cleanup resets the re-entrancy flag when a call that changes
+ * the catalog fails; the transaction abort takes care of SPI, the lock, the
+ * user id and the GUCs.
  */
 void
 apm_abort_cleanup(void)
@@ -130,14 +134,14 @@ apm_abort_cleanup(void)
 
 /*
  * apm_load_usable_graph loads the graph and refuses to go on unless it can
- * be navigated and the applied state can be trusted.
+ * be navigated and, with check_state, the applied state can be trusted.
  */
 ApmGraph *
-apm_load_usable_graph(void)
+apm_load_usable_graph(bool check_state)
 {
 	ApmGraph   *graph = apm_catalog_load_graph();
 
-	apm_graph_check_usable(graph);
+	apm_graph_check_usable(graph, check_state);
 	return graph;
 }
 
@@ -147,13 +151,16 @@ step_error_callback(void *arg)
 {
 	StepContext *ctx = (StepContext *) arg;
 
+	const char *open = ctx->message[0] ? " (" : "";
+	const char *close = ctx->message[0] ? ")" : "";
+
 	if (ctx->stmtno > 0)
-		errcontext("%s of revision \"%s\" (%s), statement %d at line %d",
-				   ctx->verb, ctx->revision, ctx->message, ctx->stmtno,
-				   apm_sql_line_of(ctx->sql, ctx->offset));
+		errcontext("%s of revision \"%s\"%s%s%s, statement %d at line %d",
+				   ctx->verb, ctx->revision, open, ctx->message, close,
+				   ctx->stmtno, apm_sql_line_of(ctx->sql, ctx->offset));
 	else
-		errcontext("%s of revision \"%s\" (%s)", ctx->verb, ctx->revision,
-				   ctx->message);
+		errcontext("%s of revision \"%s\"%s%s%s", ctx->verb, ctx->revision,
+				   open, ctx->message, close);
 }
 
 /*
@@ -188,7 +195,7 @@ check_steps(const ApmGraph *graph, const ApmPlan *plan)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("the owner of revision \"%s\" no longer exists", node->id),
-					 errhint("Register the revision again as an existing role.")));
+					 errhint("Register the revision again with ap_migrate_add() or ap_migrate_load(); the registering role (or the owner given) becomes its owner.")));
 		if (!caller_is_superuser && superuser_arg(node->owner) &&
 			!apm_allow_superuser_migrations)
 			ereport(ERROR,
@@ -249,16 +256,19 @@ run_sql(const char *sql, Oid owner, StepContext *ctx)
 	foreach(lc, stmts)
 	{
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
-		int			len = raw->stmt_len > 0 ? raw->stmt_len : (int) strlen(sql + raw->stmt_location);
+		int			end = raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len :
+			(int) strlen(sql);
+		int			start = apm_sql_skip_blank(sql, raw->stmt_location);
 
 		CHECK_FOR_INTERRUPTS();
 		ctx->stmtno++;
-		ctx->offset = raw->stmt_location;
-		run_statement(pnstrdup(sql + raw->stmt_location, len));
+		ctx->offset = start;
+		run_statement(pnstrdup(sql + start, end - start));
 		MemoryContextSwitchTo(stepcxt);
 	}
 
-	AtEOXact_GUC(true, save_nestlevel);
+	/* false: undo every change, plain SET and SET LOCAL included */
+	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
@@ -321,10 +331,12 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 	parents_text = node->nparents > 0 ? join_strings(parents, ", ") : "base";
 	if (operation == APM_UPGRADE)
 		ereport(NOTICE,
-				(errmsg("running upgrade %s -> %s, %s", parents_text, node->id, def->message)));
+				(errmsg("running upgrade %s -> %s%s%s", parents_text, node->id,
+						def->message[0] ? ", " : "", def->message)));
 	else
 		ereport(NOTICE,
-				(errmsg("running downgrade %s -> %s, %s", node->id, parents_text, def->message)));
+				(errmsg("running downgrade %s -> %s%s%s", node->id, parents_text,
+						def->message[0] ? ", " : "", def->message)));
 
 	ctx.verb = operation_verbs[operation];
 	ctx.revision = node->id;
@@ -372,12 +384,17 @@ id_list(const ApmGraph *graph, List *indexes)
 /*
  * Record a stamp: change the applied set as the plan says without running
  * anything, and log one row from the old current revisions to the new.
+ * A stamp is also the way out of a state upgrades refuse to touch: it
+ * forgets applied revisions that are no longer registered, and accepts the
+ * current content of applied revisions that changed since they were
+ * applied.  A stamp that changes nothing is not logged.
  */
 static void
 run_stamp(ApmGraph *graph, const ApmPlan *plan)
 {
 	TimestampTz started_at = GetCurrentTimestamp();
 	List	   *before = id_list(graph, apm_graph_current(graph));
+	bool		repaired = false;
 	int			i;
 
 	for (i = 0; i < plan->nsteps; i++)
@@ -386,12 +403,10 @@ run_stamp(ApmGraph *graph, const ApmPlan *plan)
 
 		if (plan->operation == APM_UPGRADE)
 		{
-			ApmRevisionDef *def;
 			char	   *checksum;
 
-			def = apm_catalog_fetch_step(node->id, &checksum);
+			(void) apm_catalog_fetch_step(node->id, &checksum);
 			apm_catalog_mark_applied(node->id, checksum);
-			pfree(def);
 			node->applied = true;
 		}
 		else
@@ -400,8 +415,18 @@ run_stamp(ApmGraph *graph, const ApmPlan *plan)
 			node->applied = false;
 		}
 	}
-	apm_catalog_log(APM_STAMP, NULL, before, id_list(graph, apm_graph_current(graph)),
-					started_at, GetCurrentTimestamp(), true);
+	for (i = 0; i < graph->nnodes && !repaired; i++)
+		repaired = graph->nodes[i].applied && graph->nodes[i].drifted;
+	if (repaired || graph->orphans != NIL)
+	{
+		apm_catalog_repair_applied();
+		repaired = true;
+	}
+
+	if (plan->nsteps > 0 || repaired)
+		apm_catalog_log(APM_STAMP, NULL, before,
+						id_list(graph, apm_graph_current(graph)),
+						started_at, GetCurrentTimestamp(), true);
 }
 
 /*
@@ -415,16 +440,20 @@ upgrade_noop(const char *target)
 {
 	bool		all_applied;
 	List	   *heads;
+	List	   *current;
 
 	if (strcmp(target, "head") != 0 && strcmp(target, "heads") != 0)
 		return NULL;
-	heads = apm_catalog_heads(&all_applied);
+	heads = apm_catalog_heads(&all_applied, &current);
 	if (heads == NIL || !all_applied ||
 		(strcmp(target, "head") == 0 && list_length(heads) > 1))
 		return NULL;
 
-	/* every revision leads to a head, so the applied heads are the current set */
-	return join_strings(heads, ", ");
+	/*
+	 * Every revision leads to a head, so with every head applied the current
+	 * revisions are the heads no applied revision depends on.
+	 */
+	return join_strings(current, ", ");
 }
 
 /*
@@ -451,7 +480,7 @@ apm_run(ApmOperation operation, const char *target)
 			result = MemoryContextStrdup(callcxt, noop);
 		else
 		{
-			ApmGraph   *graph = apm_load_usable_graph();
+			ApmGraph   *graph = apm_load_usable_graph(operation != APM_STAMP);
 			ApmPlan    *plan = apm_resolve_plan(graph, target, operation);
 			List	   *current;
 
@@ -483,12 +512,13 @@ apm_run(ApmOperation operation, const char *target)
 											 apm_graph_join_ids(graph, current, ", "));
 		}
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		apm_abort_cleanup();
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	apm_end();
+	apm_end(true);
 
 	return result;
 }

@@ -134,12 +134,13 @@ register_def(ApmRevisionDef *def, const char *funcname)
 	{
 		result = apm_register(def);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
 		apm_abort_cleanup();
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	apm_end();
+	apm_end(true);
 	return result;
 }
 
@@ -250,7 +251,7 @@ ap_migrate_plan(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	apm_begin("ap_migrate_plan()", false);
 
-	graph = apm_load_usable_graph();
+	graph = apm_load_usable_graph(true);
 	plan = apm_resolve_plan(graph, target, APM_STAMP);
 	messages = apm_catalog_messages(graph, plan->steps, plan->nsteps);
 
@@ -272,7 +273,7 @@ ap_migrate_plan(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
-	apm_end();
+	apm_end(false);
 	return (Datum) 0;
 }
 
@@ -313,7 +314,7 @@ ap_migrate_current(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
-	apm_end();
+	apm_end(false);
 	return (Datum) 0;
 }
 
@@ -356,7 +357,7 @@ ap_migrate_heads(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
-	apm_end();
+	apm_end(false);
 	return (Datum) 0;
 }
 
@@ -396,7 +397,7 @@ ap_migrate_branches(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
-	apm_end();
+	apm_end(false);
 	return (Datum) 0;
 }
 
@@ -453,7 +454,7 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
-	apm_end();
+	apm_end(false);
 	return (Datum) 0;
 }
 
@@ -483,7 +484,9 @@ ap_migrate_show(PG_FUNCTION_ARGS)
 
 	apm_begin("ap_migrate_show()", false);
 	graph = apm_catalog_load_graph();
-	set = apm_resolve_target(graph, rev, APM_STAMP);
+	/* as alembic show current: the current revision, when there is one */
+	set = strcmp(rev, "current") == 0 ? apm_graph_current(graph) :
+		apm_resolve_target(graph, rev, APM_STAMP);
 	if (list_length(set) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -510,7 +513,7 @@ ap_migrate_show(PG_FUNCTION_ARGS)
 	/* build the result outside SPI's memory, which apm_end releases */
 	MemoryContextSwitchTo(callcxt);
 	tuple = heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls);
-	apm_end();
+	apm_end(false);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
 }
 
@@ -543,7 +546,7 @@ ap_migrate_validate(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
-	apm_end();
+	apm_end(false);
 	return (Datum) 0;
 }
 
@@ -572,7 +575,7 @@ ap_migrate_check(PG_FUNCTION_ARGS)
 			if (((ApmProblem *) lfirst(lc))->is_error)
 				ok = false;
 	}
-	apm_end();
+	apm_end(false);
 	PG_RETURN_BOOL(ok);
 }
 

@@ -212,9 +212,10 @@ apm_graph_bases(const ApmGraph *graph)
 }
 
 /*
- * apm_graph_current lists the current revisions: applied revisions none of
- * whose children is applied.  This is what Alembic keeps in its version
- * table; ap_migrate derives it from the applied set.
+ * apm_graph_current lists the current revisions: applied revisions that no
+ * applied revision descends from or depends on.  This is what Alembic keeps
+ * in its version table (a dependency, once a dependent is applied, is no
+ * longer listed there); ap_migrate derives it from the applied set.
  */
 List *
 apm_graph_current(const ApmGraph *graph)
@@ -232,6 +233,8 @@ apm_graph_current(const ApmGraph *graph)
 			continue;
 		for (j = 0; j < node->nchildren && !child_applied; j++)
 			child_applied = graph->nodes[node->children[j]].applied;
+		for (j = 0; j < node->ndependents && !child_applied; j++)
+			child_applied = graph->nodes[node->dependents[j]].applied;
 		if (!child_applied)
 			current = lappend_int(current, i);
 	}
@@ -431,13 +434,14 @@ apm_graph_find_cycle(const ApmGraph *graph)
 
 /*
  * apm_graph_check_usable raises an error unless the graph can be navigated
- * and the applied state is trustworthy: every parent and dependency is
- * registered, there is no cycle, no applied revision has changed since it
- * was applied, and every applied revision is still registered.  The first
- * problem found is reported; ap_migrate_validate() lists them all.
+ * (every parent and dependency is registered, there is no cycle) and, with
+ * check_state, the applied state is trustworthy (no applied revision has
+ * changed since it was applied, every applied revision is still
+ * registered).  The first problem found is reported;
+ * ap_migrate_validate() lists them all.
  */
 void
-apm_graph_check_usable(const ApmGraph *graph)
+apm_graph_check_usable(const ApmGraph *graph, bool check_state)
 {
 	List	   *cycle;
 	int			i,
@@ -474,6 +478,9 @@ apm_graph_check_usable(const ApmGraph *graph)
 				 errdetail("Cycle: %s.", apm_graph_join_ids(graph, closed, " -> "))));
 	}
 
+	if (!check_state)
+		return;
+
 	if (graph->orphans != NIL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -488,7 +495,7 @@ apm_graph_check_usable(const ApmGraph *graph)
 					 errmsg("applied revision \"%s\" has changed since it was applied",
 							graph->nodes[i].id),
 					 errdetail("The checksum recorded when it was applied differs from its current checksum."),
-					 errhint("Run ap_migrate_validate() to see every problem.")));
+					 errhint("Run ap_migrate_validate() to see every problem; ap_migrate_stamp() accepts the revision as it is now.")));
 }
 
 /*

@@ -11,9 +11,15 @@
  * of a pending revision replaces it.
  *
  * Parents may be registered after their children (within a transaction or
- * not); an unknown parent is reported when the graph is next used.  A new
- * revision can only close a cycle if some revision already names it as a
- * parent, so only then is the graph loaded and searched for one.
+ * not); an unknown parent is reported when the graph is next used.  A
+ * revision can only be part of a cycle if some revision already names it
+ * as a parent or dependency, so only then is the graph loaded and searched
+ * for one.
+ *
+ * Replacing a pending revision requires membership in its owner, as
+ * changing any object does.  Stored SQL changed behind ap_migrate's back
+ * can be restored by registering the original content again, even for an
+ * applied revision, since that is no change at all.
  *
  * Copyright (c) 2026, ap_migrate developers
  *
@@ -31,6 +37,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/syscache.h"
 
 #include "ap_migrate.h"
 #include "compat.h"
@@ -276,8 +283,9 @@ apm_register(ApmRevisionDef *def)
 {
 	ApmRevisionDef *old;
 	bool		applied = false;
-	bool		has_children;
+	bool		referenced;
 	char	   *checksum;
+	char	   *old_checksum = NULL;
 	ListCell   *lc;
 
 	apm_check_id(def->id, "revision id");
@@ -300,29 +308,56 @@ apm_register(ApmRevisionDef *def)
 		apm_sql_check(def->downgrade_sql, def->id, "downgrade", def->transactional);
 	checksum = apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional);
 
-	old = apm_catalog_fetch(def->id, &applied, NULL, NULL);
+	old = apm_catalog_fetch(def->id, &applied, &old_checksum, NULL);
 	if (old != NULL)
 	{
 		const char *difference = first_difference(old, def);
+		bool		owner_exists = SearchSysCacheExists1(AUTHOID,
+														 ObjectIdGetDatum(old->owner));
+		bool		stored_intact = strcmp(apm_checksum(old->upgrade_sql, old->downgrade_sql,
+														old->transactional),
+										   old_checksum) == 0;
 
 		if (difference == NULL)
-			return false;
-		if (applied)
+		{
+			/* identical: a no-op, unless the owner was dropped meanwhile */
+			if (owner_exists)
+				return false;
+			apm_catalog_set_owner(def->id, def->owner);
+			return true;
+		}
+		if (!stored_intact && strcmp(checksum, old_checksum) == 0)
+		{
+			/*
+			 * The stored SQL was changed behind ap_migrate's back and the new
+			 * content is what was registered: restore it, applied or not.
+			 */
+			ereport(NOTICE,
+					(errmsg("restoring the registered content of revision \"%s\"", def->id)));
+		}
+		else if (applied)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("revision \"%s\" is applied and cannot be changed", def->id),
 					 errdetail("The new %s differs from the registered one.", difference),
 					 errhint("Register the change as a new revision.")));
+		else if (owner_exists && !is_member_of_role(GetUserId(), old->owner))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to replace revision \"%s\"", def->id),
+					 errdetail("The revision belongs to role \"%s\".",
+							   GetUserNameFromId(old->owner, false))));
 		apm_catalog_update(def, checksum, old->parents);
-		has_children = apm_catalog_has_children(def->id);
+		referenced = apm_catalog_is_referenced(def->id);
 	}
 	else
 	{
 		warn_format_change(def->id);
-		has_children = apm_catalog_insert(def, checksum);
+		referenced = apm_catalog_insert(def, checksum);
 	}
 
-	if (has_children)
+	/* a revision nothing refers to cannot be part of a cycle */
+	if (referenced)
 		check_no_cycle(def->id);
 	return true;
 }

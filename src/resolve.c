@@ -330,6 +330,11 @@ apm_resolve_target(const ApmGraph *graph, const char *target,
 		char	   *ref = pnstrdup(target, sign_at);
 		List	   *start;
 
+		if (strchr(ref, '+') || strchr(ref, '-'))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid target \"%s\"", target),
+					 errdetail("A relative target is \"+N\", \"-N\", \"<revision>+N\" or \"<revision>-N\" with N a positive integer.")));
 		if (strcmp(ref, "base") == 0)
 			start = NIL;
 		else if (strcmp(ref, "head") == 0)

@@ -107,32 +107,41 @@ split_list(const char *value)
 }
 
 /*
- * If the line (without its newline) is "-- key: value" with key a
- * lowercase word, return the key and set *value; otherwise return NULL.
+ * If the line (without its newline) looks like "-- key: value", a single
+ * word (letters, digits, '_' or '-', any case) followed by a colon, return
+ * the key as written and set *value; otherwise return NULL.  Anything that
+ * looks like a key must be a known key, so that "-- Depends_on : x" or
+ * "-- branch-labels: x" is an error rather than a comment.
  */
 static char *
 header_key(const char *line, const char *end, char **value)
 {
 	const char *p = line + 2;
 	const char *key;
+	const char *key_end;
 
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	key = p;
-	while (p < end && ((*p >= 'a' && *p <= 'z') || *p == '_'))
+	while (p < end && (isalnum((unsigned char) *p) || *p == '_' || *p == '-'))
 		p++;
-	if (p == key || p >= end || *p != ':')
+	key_end = p;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (key_end == key || !isalpha((unsigned char) *key) || p >= end || *p != ':')
 		return NULL;
 	*value = trimmed_copy(p + 1, end);
-	return pnstrdup(key, p - key);
+	return pnstrdup(key, key_end - key);
 }
 
-/* Is the line, less trailing white space, exactly the marker? */
+/* Is the line, less surrounding white space, exactly the marker? */
 static bool
 is_marker(const char *line, const char *end, const char *marker)
 {
 	size_t		len = strlen(marker);
 
+	while (line < end && isspace((unsigned char) *line))
+		line++;
 	while (end > line && isspace((unsigned char) end[-1]))
 		end--;
 	return (size_t) (end - line) == len && strncmp(line, marker, len) == 0;
@@ -205,7 +214,12 @@ apm_script_parse(const char *script)
 						if (strcmp(key, key_names[k]) == 0)
 							break;
 					if (k == NUM_KEYS)
-						script_error(lineno, "Unknown header key \"%s\".", key);
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+								 errmsg("invalid migration script"),
+								 errdetail("Unknown header key \"%s\".", key),
+								 errhint("Header keys are revision, down_revision, message, branch_labels, depends_on and transactional; other header comments must not look like \"word: value\"."),
+								 errcontext("line %d of the migration script", lineno)));
 					if (values[k] != NULL)
 						script_error(lineno, "Header key \"%s\" appears a second time.", key);
 					values[k] = value;
@@ -218,7 +232,7 @@ apm_script_parse(const char *script)
 	}
 
 	if (upgrade_start == NULL)
-		script_error(lineno, "The \"%s\" line is missing.", MARK_UPGRADE);
+		script_error(Max(lineno, 1), "The \"%s\" line is missing.", MARK_UPGRADE);
 	if (values[KEY_REVISION] == NULL)
 		script_error(upgrade_line, "The header has no \"revision\" key.");
 	if (values[KEY_DOWN_REVISION] == NULL)

@@ -60,19 +60,14 @@ check_error_callback(void *arg)
 }
 
 /*
- * Is there, at byte offset pos of sql, a backslash starting a line: a psql
- * meta-command such as \i or \set that a migration file carried over?
+ * Is the syntax error at byte offset pos of sql a backslash: a psql
+ * meta-command such as \i, \set or \gset that a migration file carried
+ * over?  (Outside literals the server's grammar has no use for one.)
  */
 static bool
 meta_command_at(const char *sql, int pos)
 {
-	int			i = pos;
-
-	if (pos < 0 || sql[pos] != '\\')
-		return false;
-	while (i > 0 && (sql[i - 1] == ' ' || sql[i - 1] == '\t'))
-		i--;
-	return i == 0 || sql[i - 1] == '\n' || sql[i - 1] == '\r' || sql[i - 1] == ';';
+	return pos >= 0 && sql[pos] == '\\';
 }
 
 /*
@@ -124,8 +119,10 @@ is_transaction_control(Node *stmt)
 	{
 		VariableSetStmt *set = (VariableSetStmt *) stmt;
 
-		/* SET TRANSACTION ... must come first in a transaction */
-		return set->kind == VAR_SET_MULTI && strcmp(set->name, "TRANSACTION") == 0;
+		/* SET TRANSACTION [SNAPSHOT] ... must come first in a transaction */
+		return set->kind == VAR_SET_MULTI &&
+			(strcmp(set->name, "TRANSACTION") == 0 ||
+			 strcmp(set->name, "TRANSACTION SNAPSHOT") == 0);
 	}
 	return false;
 }
@@ -241,14 +238,10 @@ apm_sql_check(const char *sql, const char *revision, const char *section,
 	{
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
 		Node	   *stmt = raw->stmt;
-		int			pos = raw->stmt_location + 1;
+		/* point at the statement's first token, not at what precedes it */
+		int			pos = apm_sql_skip_blank(sql, raw->stmt_location) + 1;
 
 		stmtno++;
-
-		/* point at the statement's first token, not at the space before it */
-		while (sql[pos - 1] == ' ' || sql[pos - 1] == '\t' ||
-			   sql[pos - 1] == '\n' || sql[pos - 1] == '\r')
-			pos++;
 
 		if (is_transaction_control(stmt))
 			ereport(ERROR,
@@ -291,8 +284,54 @@ apm_sql_split(const char *sql)
 }
 
 /*
- * apm_sql_line_of returns the 1-based line of the first non-blank character
- * at or after offset, for error messages about a statement.
+ * apm_sql_skip_blank returns the offset of the first character at or after
+ * offset that is neither white space nor part of a comment ("--" to the
+ * end of the line, or a block comment, which nests in SQL).  RawStmt
+ * locations start right after the previous semicolon, so this finds where
+ * a statement really begins.
+ */
+int
+apm_sql_skip_blank(const char *sql, int offset)
+{
+	for (;;)
+	{
+		char		c = sql[offset];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v')
+			offset++;
+		else if (c == '-' && sql[offset + 1] == '-')
+		{
+			while (sql[offset] != '\0' && sql[offset] != '\n')
+				offset++;
+		}
+		else if (c == '/' && sql[offset + 1] == '*')
+		{
+			int			depth = 1;
+
+			offset += 2;
+			while (sql[offset] != '\0' && depth > 0)
+			{
+				if (sql[offset] == '/' && sql[offset + 1] == '*')
+				{
+					depth++;
+					offset += 2;
+				}
+				else if (sql[offset] == '*' && sql[offset + 1] == '/')
+				{
+					depth--;
+					offset += 2;
+				}
+				else
+					offset++;
+			}
+		}
+		else
+			return offset;
+	}
+}
+
+/*
+ * apm_sql_line_of returns the 1-based line of byte offset in sql.
  */
 int
 apm_sql_line_of(const char *sql, int offset)
@@ -300,10 +339,7 @@ apm_sql_line_of(const char *sql, int offset)
 	int			line = 1;
 	int			i;
 
-	while (sql[offset] == ' ' || sql[offset] == '\t' ||
-		   sql[offset] == '\n' || sql[offset] == '\r')
-		offset++;
-	for (i = 0; i < offset; i++)
+	for (i = 0; i < offset && sql[i] != '\0'; i++)
 		if (sql[i] == '\n')
 			line++;
 	return line;

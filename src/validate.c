@@ -14,6 +14,7 @@
  * Problem codes (severity):
  *	 dangling_parent (error)       a parent is not registered
  *	 dangling_dependency (error)   a depends_on revision is not registered
+ *	 duplicate_parent (error)      a parent listed twice
  *	 cycle (error)                 the revisions of one cycle
  *	 invalid_id (error)            an id the current id format refuses
  *	 checksum_mismatch (error)     stored SQL changed behind ap_migrate's back
@@ -83,20 +84,32 @@ ascii_lower(const char *id)
 	return copy;
 }
 
-/* qsort comparator for lowercased ids */
-static int
-compare_strings(const void *a, const void *b)
+/* an id with its lowercased form, for finding ids that differ in case */
+typedef struct FoldedId
 {
-	return strcmp(*(char *const *) a, *(char *const *) b);
+	char	   *folded;
+	const char *id;
+} FoldedId;
+
+static int
+compare_folded(const void *a, const void *b)
+{
+	const FoldedId *fa = a;
+	const FoldedId *fb = b;
+	int			cmp = strcmp(fa->folded, fb->folded);
+
+	return cmp != 0 ? cmp : strcmp(fa->id, fb->id);
 }
 
 /* Problems with the ids themselves */
 static List *
 check_ids(const ApmGraph *graph, List *problems)
 {
-	char	  **lowered = palloc(sizeof(char *) * Max(graph->nnodes, 1));
+	FoldedId   *folded = palloc(sizeof(FoldedId) * Max(graph->nnodes, 1));
 	int			nhex = 0;
-	int			i;
+	int			i,
+				j,
+				k;
 
 	for (i = 0; i < graph->nnodes; i++)
 	{
@@ -107,19 +120,31 @@ check_ids(const ApmGraph *graph, List *problems)
 		else if (apm_revision_id_format == APM_ID_FORMAT_HEX12)
 			problems = add_problem(problems, true, "invalid_id", id,
 								   "Revision id \"%s\" is not 12 lowercase hexadecimal digits.", id);
-		lowered[i] = ascii_lower(id);
+		folded[i].folded = ascii_lower(id);
+		folded[i].id = id;
 	}
 	if (nhex > 0 && nhex < graph->nnodes)
 		problems = add_problem(problems, false, "mixed_id_format", NULL,
 							   "%d of %d revision ids are 12-digit hexadecimal ids and the others are not.",
 							   nhex, graph->nnodes);
 
-	qsort(lowered, graph->nnodes, sizeof(char *), compare_strings);
-	for (i = 1; i < graph->nnodes; i++)
-		if (strcmp(lowered[i - 1], lowered[i]) == 0)
-			problems = add_problem(problems, false, "duplicate_id", NULL,
-								   "More than one revision id reads \"%s\" when case is ignored.",
-								   lowered[i]);
+	/* one row per group of ids equal but for case, naming them all */
+	qsort(folded, graph->nnodes, sizeof(FoldedId), compare_folded);
+	for (i = 0; i < graph->nnodes; i = j)
+	{
+		StringInfoData ids;
+
+		for (j = i + 1; j < graph->nnodes; j++)
+			if (strcmp(folded[i].folded, folded[j].folded) != 0)
+				break;
+		if (j - i < 2)
+			continue;
+		initStringInfo(&ids);
+		for (k = i; k < j; k++)
+			appendStringInfo(&ids, "%s\"%s\"", k > i ? ", " : "", folded[k].id);
+		problems = add_problem(problems, false, "duplicate_id", folded[i].id,
+							   "Revision ids %s differ only in case.", ids.data);
+	}
 	return problems;
 }
 
@@ -131,17 +156,25 @@ check_graph(const ApmGraph *graph, List *problems)
 	List	   *bases = apm_graph_bases(graph);
 	List	   *cycle = apm_graph_find_cycle(graph);
 	int			i,
-				j;
+				j,
+				k;
 
 	for (i = 0; i < graph->nnodes; i++)
 	{
 		const ApmNode *node = &graph->nodes[i];
 
 		for (j = 0; j < node->nparents; j++)
+		{
 			if (node->parents[j] < 0)
 				problems = add_problem(problems, true, "dangling_parent", node->id,
 									   "Parent \"%s\" of revision \"%s\" is not registered.",
 									   node->parent_ids[j], node->id);
+			for (k = 0; k < j; k++)
+				if (strcmp(node->parent_ids[k], node->parent_ids[j]) == 0)
+					problems = add_problem(problems, true, "duplicate_parent", node->id,
+										   "Revision \"%s\" lists parent \"%s\" twice.",
+										   node->id, node->parent_ids[j]);
+		}
 		for (j = 0; j < node->ndeps; j++)
 			if (node->deps[j] < 0)
 				problems = add_problem(problems, true, "dangling_dependency", node->id,

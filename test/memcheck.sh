@@ -24,12 +24,17 @@ build_server() {
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq >/dev/null
-	apt-get install -y -qq dpkg-dev valgrind bison flex libreadline-dev zlib1g-dev >/dev/null
+	apt-get install -y -qq dpkg-dev valgrind bzip2 bison flex libreadline-dev zlib1g-dev >/dev/null
 	rm -rf "$srcroot" && mkdir -p "$srcroot"
-	# the bookworm suite (not the security suite, whose source this mirror may lack)
-	(cd "$srcroot" && apt-get source -qq postgresql-15/bookworm >/dev/null 2>&1)
+	# Debian's source package, from the bookworm suite (the security suite's
+	# source may be missing from the mirror).  Only its pristine upstream
+	# tarball is used: Debian's patches pin the library directory to
+	# /usr/lib/postgresql/15/lib, and installing over the system's server
+	# files must never happen.
+	(cd "$srcroot" && apt-get source --download-only -qq postgresql-15/bookworm >/dev/null 2>&1)
+	tar -C "$srcroot" -xjf "$(ls "$srcroot"/postgresql-15_*.orig.tar.bz2 | head -n 1)"
 	local src
-	src=$(ls -d "$srcroot"/postgresql-15-*/ | head -n 1)
+	src=$(ls -d "$srcroot"/postgresql-15.*/ | head -n 1)
 	(cd "$src" &&
 		./configure -q --prefix="$prefix" --enable-cassert --enable-debug \
 			--without-icu --without-llvm CFLAGS="-O1 -g -fno-omit-frame-pointer -DUSE_VALGRIND" >/dev/null &&
@@ -42,14 +47,12 @@ build_server() {
 apm_install_deps valgrind
 [ -x "$prefix/bin/postgres" ] && [ -f "$prefix/valgrind.supp" ] || build_server
 
-apm_log "building ap_migrate against $prefix"
-make -C "$repo" -s clean >/dev/null 2>&1 || true
-make -C "$repo" -s PG_CONFIG="$prefix/bin/pg_config" PG_CFLAGS="-Wall -Werror" >/dev/null
-make -C "$repo" -s PG_CONFIG="$prefix/bin/pg_config" install >/dev/null
-make -C "$repo" -s clean >/dev/null 2>&1 || true
-
+# build in a copy, so the checkout's own build is left alone
 work=$(apm_workdir)
-rsync -a --exclude .git "$repo/" "$work/src/"
+rsync -a --exclude .git --exclude '*.o' --exclude '*.so' "$repo/" "$work/src/"
+apm_log "building ap_migrate against $prefix"
+make -C "$work/src" -s PG_CONFIG="$prefix/bin/pg_config" PG_CFLAGS="-Wall -Werror" >/dev/null
+make -C "$work/src" -s PG_CONFIG="$prefix/bin/pg_config" install >/dev/null
 chown -R "$APM_OS_USER" "$work"
 port=${APM_MEMCHECK_PORT:-54349}
 APM_PGBIN=$prefix/bin
