@@ -315,6 +315,35 @@ SELECT ap_migrate_downgrade('c80000000001');
 SELECT err_state() = :'before' AS nothing_changed;
 
 ------------------------------------------------------------------------
+-- Re-entrancy stays refused after migration SQL called a read-only
+-- ap_migrate function first (the read-only call must not clear the guard).
+SELECT ap_migrate_stamp('base');
+SELECT ap_migrate_add('ca0000000001', NULL, $$INSERT INTO err_ledger VALUES ('ca1')$$, NULL, 'first');
+SELECT ap_migrate_add('ca0000000002', '{ca0000000001}',
+       $$SELECT count(*) FROM ap_migrate_current(); SELECT ap_migrate_stamp('base')$$, NULL, 'sneaky');
+SELECT ap_migrate_upgrade('ca0000000002');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS applied FROM ap_migrate.applied WHERE revision LIKE 'ca%';
+
+-- A stamp is the way out of drift and of applied revisions that are not
+-- registered: it accepts the content as it is and forgets the orphan.
+SELECT ap_migrate_add('ca0000000002', '{ca0000000001}', 'SELECT 2', NULL, 'plain');
+SELECT ap_migrate_upgrade('ca0000000002');
+UPDATE ap_migrate.revision SET message = 'tampered', checksum = repeat('0', 64) WHERE id = 'ca0000000001';
+INSERT INTO ap_migrate.applied VALUES ('ca00000000ff', 'x', now(), 'postgres');
+SELECT ap_migrate_upgrade('ca0000000002');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_stamp('ca0000000002');
+SELECT severity, problem, revision FROM ap_migrate_validate()
+ WHERE problem IN ('drift', 'applied_not_registered') ORDER BY 1, 2, 3;
+SELECT ap_migrate_upgrade('ca0000000002');
+SELECT operation, from_revisions, to_revisions FROM ap_migrate.history ORDER BY id DESC LIMIT 1;
+-- a stamp that changes nothing is not logged
+SELECT count(*) AS log_rows FROM ap_migrate.history \gset
+SELECT ap_migrate_stamp('ca0000000002');
+SELECT count(*) = :log_rows AS not_logged FROM ap_migrate.history;
+
+------------------------------------------------------------------------
 DROP EXTENSION ap_migrate;
 DROP TABLE err_ledger;
 DROP FUNCTION err_state(), err_checksum(text, text, boolean), err_field(text);

@@ -197,6 +197,22 @@ SELECT n, h.revision, h.down_revision FROM ap_migrate_history() WITH ORDINALITY 
        message, is_head, is_branch_point, is_merge_point, is_current, applied, n) ORDER BY n;
 ROLLBACK;
 
+-- a parent listed twice (possible only by tampering) is reported
+BEGIN;
+UPDATE ap_migrate.revision SET down_revision = down_revision || down_revision
+ WHERE id = (SELECT min(id) FROM ap_migrate.revision WHERE cardinality(down_revision) = 1);
+SELECT severity, problem FROM ap_migrate_validate() WHERE problem = 'duplicate_parent';
+ROLLBACK;
+
+-- show accepts "current" when one revision is current, as alembic show current
+SELECT count(*) AS current_revisions FROM ap_migrate_current();
+SELECT revision FROM ap_migrate_show('current');
+BEGIN;
+SELECT ap_migrate_stamp('base') IS NULL AS at_base;
+SELECT ap_migrate_stamp((SELECT id FROM ap_migrate.revision ORDER BY seq LIMIT 1)) AS stamped;
+SELECT revision, applied FROM ap_migrate_show('current');
+ROLLBACK;
+
 -- after all the rollbacks the graph is clean again
 SELECT severity, problem, revision FROM ap_migrate_validate() ORDER BY problem, revision;
 SELECT ap_migrate_check();

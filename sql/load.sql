@@ -183,6 +183,18 @@ SELECT ap_migrate_load(E'-- revision: 1a0000000001\n-- down_revision:\n-- messag
 SELECT load_fp() = :'fp' AS unchanged;
 
 ------------------------------------------------------------------------
+-- Markers may be indented; something that looks like a key but is not
+-- written as one is an error, not a silently ignored comment.
+SELECT ap_migrate_load(E'-- revision: 1c0000000001\n-- down_revision:\n  -- +upgrade\nSELECT 1;\n\t-- +downgrade  \nSELECT 2;');
+SELECT upgrade_sql, downgrade_sql FROM ap_migrate.revision WHERE id = '1c0000000001';
+SELECT ap_migrate_load(E'-- revision: 1c0000000002\n-- down_revision:\n-- Depends_on : 1c0000000001\n-- +upgrade\nSELECT 1;');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_load(E'-- revision: 1c0000000002\n-- down_revision:\n-- branch-labels: x\n-- +upgrade\nSELECT 1;');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_load('');
+\echo :LAST_ERROR_SQLSTATE
+
+------------------------------------------------------------------------
 DROP VIEW load_rows;
 DROP FUNCTION load_fp();
 DROP EXTENSION ap_migrate;

@@ -388,6 +388,45 @@ SELECT ap_migrate_add('af0000000003', NULL, E'\\connect other', NULL, transactio
 \echo :LAST_ERROR_SQLSTATE
 
 ------------------------------------------------------------------------
+-- A cycle through depends_on is refused when it is closed, like one
+-- through parents: the revision closing it is already referred to.
+SELECT ap_migrate_add('d00000000002', NULL, '', NULL, 'b', depends_on => '{d00000000001}');
+SELECT ap_migrate_add('d00000000001', NULL, '', NULL, 'a', depends_on => '{d00000000002}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_add('d00000000001', '{d00000000002}', '', NULL, 'a');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS registered FROM ap_migrate.revision WHERE id LIKE 'd0%';
+-- registered without the cycle, it is an ordinary base
+SELECT ap_migrate_add('d00000000001', NULL, '', NULL, 'a');
+
+-- SET TRANSACTION SNAPSHOT is transaction control too; a backslash
+-- anywhere (\gset after a query) is a psql meta-command
+SELECT ap_migrate_add('d00000000003', NULL, $$SET TRANSACTION SNAPSHOT '00000003-1'$$, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_add('d00000000003', NULL, E'SELECT 1 AS one \\gset', NULL);
+\echo :LAST_ERROR_SQLSTATE
+
+-- Replacing a pending revision needs membership in its owner; an identical
+-- re-registration by anyone stays a no-op.
+SELECT ap_migrate_add('d00000000004', NULL, 'SELECT 4', NULL, 'by reg_other', owner => 'reg_other');
+SET ROLE reg_app;
+SELECT ap_migrate_add('d00000000004', NULL, 'SELECT 4', NULL, 'by reg_other');
+SELECT ap_migrate_add('d00000000004', NULL, 'SELECT 40', NULL, 'hijacked');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT owner, upgrade_sql, message FROM ap_migrate.revision WHERE id = 'd00000000004';
+
+-- A revision whose owner was dropped is adopted by whoever registers the
+-- same content again (otherwise it could never run).
+CREATE ROLE reg_gone;
+SELECT ap_migrate_add('d00000000005', NULL, 'SELECT 5', NULL, 'orphaned', owner => 'reg_gone');
+DROP ROLE reg_gone;
+SELECT ap_migrate_upgrade('d00000000005');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_add('d00000000005', NULL, 'SELECT 5', NULL, 'orphaned', owner => 'reg_other');
+SELECT owner FROM ap_migrate.revision WHERE id = 'd00000000005';
+
+------------------------------------------------------------------------
 DROP VIEW reg_rows;
 DROP FUNCTION reg_fp();
 DROP EXTENSION ap_migrate;

@@ -213,6 +213,11 @@ SELECT p(NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT revision FROM ap_migrate_show(NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- a sign inside the revision part is a malformed target, not an unknown id
+SELECT p('+-1');
+\echo :LAST_ERROR_SQLSTATE
+SELECT p('a--1');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM state();
 
 DROP EXTENSION ap_migrate;

@@ -191,6 +191,13 @@ SELECT operation, revision, from_revisions, to_revisions
 SELECT revision, message FROM ap_migrate_current();
 SELECT ap_migrate_check();
 
+-- The failing statement's line skips comments before it, and the
+-- statement shown is the statement, without them.
+SELECT ap_migrate_add('fb0000000001', NULL,
+       E'CREATE TABLE t_fb (i int);\n-- now fail\n\n/* block /* nested */ */ SELECT 1/0;', NULL, 'line numbers');
+SELECT ap_migrate_upgrade('fb0000000001');
+\echo :LAST_ERROR_SQLSTATE
+
 DROP EXTENSION ap_migrate;
 DROP TABLE t_x1, t_x2, t_y1, t_y2;
 DROP FUNCTION reg(text, text[], text, text[]);
