@@ -717,7 +717,13 @@ apm_catalog_checksum_mismatches(void)
 			char	   *stored = get_text(tuple, 5);
 
 			if (strcmp(computed, stored) != 0)
-				result = lappend(result, MemoryContextStrdup(cxt, get_text(tuple, 1)));
+			{
+				/* the result outlives the batch: build it in the caller's context */
+				MemoryContext batch = MemoryContextSwitchTo(cxt);
+
+				result = lappend(result, get_text(tuple, 1));
+				MemoryContextSwitchTo(batch);
+			}
 		}
 		SPI_freetuptable(SPI_tuptable);
 		MemoryContextReset(batchcxt);
