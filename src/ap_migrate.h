@@ -157,8 +157,10 @@ extern bool *apm_graph_ancestors(const ApmGraph *graph, List *from,
 extern bool *apm_graph_descendants(const ApmGraph *graph, List *from);
 extern int *apm_graph_order(const ApmGraph *graph, const bool *member,
 							bool reverse, int *count);
+extern List *apm_graph_ids(const ApmGraph *graph, List *indexes);
 extern char *apm_graph_join_ids(const ApmGraph *graph, List *indexes,
 								const char *sep);
+extern char *apm_join_strings(List *strings, const char *sep);
 
 /* resolve.c */
 extern List *apm_resolve_target(const ApmGraph *graph, const char *target,
@@ -202,6 +204,7 @@ extern void apm_catalog_log(ApmOperation operation, const char *revision,
 extern char **apm_catalog_messages(const ApmGraph *graph, const int *indexes,
 								   int count);
 extern List *apm_catalog_checksum_mismatches(void);
+extern Datum apm_text_array(List *items);
 
 /* register.c */
 extern bool apm_register(ApmRevisionDef *def);
@@ -213,7 +216,8 @@ extern char *apm_checksum(const char *upgrade_sql, const char *downgrade_sql,
 /* execute.c */
 extern void apm_begin(const char *funcname, bool mutating);
 extern void apm_end(bool mutating);
-extern void apm_abort_cleanup(void);
+extern void apm_locked(const char *funcname, void (*body) (void *arg),
+					   void *arg);
 extern ApmGraph *apm_load_usable_graph(bool check_state);
 extern char *apm_run(ApmOperation operation, const char *target);
 

@@ -188,9 +188,12 @@ get_text_list(HeapTuple tuple, int col)
 	return list;
 }
 
-/* A List of C strings as a text[] Datum */
-static Datum
-text_array(List *items)
+/*
+ * apm_text_array turns a List of C strings into a text[] Datum, for
+ * parameters here and for results in funcs.c.
+ */
+Datum
+apm_text_array(List *items)
 {
 	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(items), 1));
 	ListCell   *lc;
@@ -399,13 +402,13 @@ revision_values(const ApmRevisionDef *def, const char *checksum, Datum *values,
 				char *nulls)
 {
 	values[0] = CStringGetTextDatum(def->id);
-	values[1] = text_array(def->parents);
+	values[1] = apm_text_array(def->parents);
 	values[2] = CStringGetTextDatum(def->message);
 	values[3] = CStringGetTextDatum(def->upgrade_sql);
 	values[4] = def->downgrade_sql ? CStringGetTextDatum(def->downgrade_sql) : (Datum) 0;
 	nulls[4] = def->downgrade_sql ? ' ' : 'n';
-	values[5] = text_array(def->branch_labels);
-	values[6] = text_array(def->depends_on);
+	values[5] = apm_text_array(def->branch_labels);
+	values[6] = apm_text_array(def->depends_on);
 	values[7] = BoolGetDatum(def->transactional);
 	values[8] = CStringGetTextDatum(checksum);
 	values[9] = Int16GetDatum(APM_CHECKSUM_ALGORITHM);
@@ -427,8 +430,8 @@ insert_edges(const ApmRevisionDef *def)
 	if (def->parents == NIL && def->depends_on == NIL)
 		return;
 	values[0] = CStringGetTextDatum(def->id);
-	values[1] = text_array(def->parents);
-	values[2] = text_array(def->depends_on);
+	values[1] = apm_text_array(def->parents);
+	values[2] = apm_text_array(def->depends_on);
 	catalog_exec("INSERT INTO ap_migrate.revision_edge (revision, kind, target, position)"
 				 " SELECT $1, 'parent', u.target, u.position"
 				 "   FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(target, position)"
@@ -530,7 +533,7 @@ apm_catalog_refresh_heads(List *ids)
 
 	if (ids == NIL)
 		return;
-	values[0] = text_array(ids);
+	values[0] = apm_text_array(ids);
 	catalog_exec("UPDATE ap_migrate.revision r"
 				 "   SET is_head = NOT EXISTS"
 				 "       (SELECT FROM ap_migrate.revision_edge e"
@@ -629,8 +632,8 @@ apm_catalog_log(ApmOperation operation, const char *revision, List *from,
 	values[0] = CStringGetTextDatum(operation_names[operation]);
 	values[1] = revision ? CStringGetTextDatum(revision) : (Datum) 0;
 	nulls[1] = revision ? ' ' : 'n';
-	values[2] = text_array(from);
-	values[3] = text_array(to);
+	values[2] = apm_text_array(from);
+	values[3] = apm_text_array(to);
 	values[4] = DirectFunctionCall1(namein, caller_name());
 	values[5] = TimestampTzGetDatum(started_at);
 	values[6] = IntervalPGetDatum(duration);
@@ -659,7 +662,7 @@ apm_catalog_messages(const ApmGraph *graph, const int *indexes, int count)
 		return messages;
 	for (i = 0; i < count; i++)
 		ids = lappend(ids, graph->nodes[indexes[i]].id);
-	values[0] = text_array(ids);
+	values[0] = apm_text_array(ids);
 	catalog_exec("SELECT u.n, r.message"
 				 "  FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, n)"
 				 "  JOIN ap_migrate.revision r ON r.id OPERATOR(pg_catalog.=) u.id",

@@ -122,14 +122,26 @@ apm_end(bool mutating)
 }
 
 /*
- * apm_abort_cleanup resets the re-entrancy flag when a call that changes
- * the catalog fails; the transaction abort takes care of SPI, the lock, the
- * user id and the GUCs.
+ * apm_locked runs body(arg) as a call that changes the catalog: checks,
+ * lock and SPI connection first (apm_begin), apm_end after.  If the body
+ * fails, the re-entrancy flag is cleared before the error propagates; the
+ * transaction abort takes care of SPI, the lock, the user id and the GUCs.
  */
 void
-apm_abort_cleanup(void)
+apm_locked(const char *funcname, void (*body) (void *arg), void *arg)
 {
-	apm_active = false;
+	apm_begin(funcname, true);
+	PG_TRY();
+	{
+		body(arg);
+	}
+	PG_CATCH();
+	{
+		apm_active = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	apm_end(true);
 }
 
 /*
@@ -272,23 +284,6 @@ run_sql(const char *sql, Oid owner, StepContext *ctx)
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
-/* Strings of a List joined by sep */
-static char *
-join_strings(List *items, const char *sep)
-{
-	StringInfoData buf;
-	ListCell   *lc;
-
-	initStringInfo(&buf);
-	foreach(lc, items)
-	{
-		if (buf.len > 0)
-			appendStringInfoString(&buf, sep);
-		appendStringInfoString(&buf, (char *) lfirst(lc));
-	}
-	return buf.data;
-}
-
 /* Parent ids of a node, as a List */
 static List *
 parent_list(const ApmNode *node)
@@ -328,7 +323,7 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 				 errhint("Register the revision again with ap_migrate_add() or ap_migrate_load().")));
 	sql = operation == APM_UPGRADE ? def->upgrade_sql : def->downgrade_sql;
 
-	parents_text = node->nparents > 0 ? join_strings(parents, ", ") : "base";
+	parents_text = node->nparents > 0 ? apm_join_strings(parents, ", ") : "base";
 	if (operation == APM_UPGRADE)
 		ereport(NOTICE,
 				(errmsg("running upgrade %s -> %s%s%s", parents_text, node->id,
@@ -369,18 +364,6 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 	}
 }
 
-/* Ids of a list of node indexes, as a List of strings */
-static List *
-id_list(const ApmGraph *graph, List *indexes)
-{
-	List	   *ids = NIL;
-	ListCell   *lc;
-
-	foreach(lc, indexes)
-		ids = lappend(ids, graph->nodes[lfirst_int(lc)].id);
-	return ids;
-}
-
 /*
  * Record a stamp: change the applied set as the plan says without running
  * anything, and log one row from the old current revisions to the new.
@@ -393,7 +376,7 @@ static void
 run_stamp(ApmGraph *graph, const ApmPlan *plan)
 {
 	TimestampTz started_at = GetCurrentTimestamp();
-	List	   *before = id_list(graph, apm_graph_current(graph));
+	List	   *before = apm_graph_ids(graph, apm_graph_current(graph));
 	bool		repaired = false;
 	int			i;
 
@@ -425,7 +408,7 @@ run_stamp(ApmGraph *graph, const ApmPlan *plan)
 
 	if (plan->nsteps > 0 || repaired)
 		apm_catalog_log(APM_STAMP, NULL, before,
-						id_list(graph, apm_graph_current(graph)),
+						apm_graph_ids(graph, apm_graph_current(graph)),
 						started_at, GetCurrentTimestamp(), true);
 }
 
@@ -453,7 +436,63 @@ upgrade_noop(const char *target)
 	 * Every revision leads to a head, so with every head applied the current
 	 * revisions are the heads no applied revision depends on.
 	 */
-	return join_strings(current, ", ");
+	return apm_join_strings(current, ", ");
+}
+
+/* what apm_run hands to run_operation through apm_locked */
+typedef struct RunArgs
+{
+	ApmOperation operation;
+	const char *target;
+	MemoryContext callcxt;
+	char	   *result;
+} RunArgs;
+
+/* The body of apm_run, under the operation lock */
+static void
+run_operation(void *arg)
+{
+	RunArgs    *args = (RunArgs *) arg;
+	ApmOperation operation = args->operation;
+	char	   *noop = operation == APM_UPGRADE ? upgrade_noop(args->target) : NULL;
+	ApmGraph   *graph;
+	ApmPlan    *plan;
+	List	   *current;
+
+	if (noop != NULL)
+	{
+		args->result = MemoryContextStrdup(args->callcxt, noop);
+		return;
+	}
+
+	graph = apm_load_usable_graph(operation != APM_STAMP);
+	plan = apm_resolve_plan(graph, args->target, operation);
+	if (operation == APM_STAMP)
+		run_stamp(graph, plan);
+	else
+	{
+		MemoryContext stepcxt;
+		MemoryContext oldcxt;
+		int			i;
+
+		check_steps(graph, plan);
+		stepcxt = AllocSetContextCreate(CurrentMemoryContext,
+										"ap_migrate step",
+										ALLOCSET_DEFAULT_SIZES);
+		for (i = 0; i < plan->nsteps; i++)
+		{
+			oldcxt = MemoryContextSwitchTo(stepcxt);
+			run_step(graph, plan->steps[i], operation);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(stepcxt);
+		}
+		MemoryContextDelete(stepcxt);
+	}
+
+	current = apm_graph_current(graph);
+	if (current != NIL)
+		args->result = MemoryContextStrdup(args->callcxt,
+										   apm_graph_join_ids(graph, current, ", "));
 }
 
 /*
@@ -468,57 +507,12 @@ apm_run(ApmOperation operation, const char *target)
 	static const char *const funcnames[] = {
 		"ap_migrate_upgrade()", "ap_migrate_downgrade()", "ap_migrate_stamp()"
 	};
-	MemoryContext callcxt = CurrentMemoryContext;
-	char	   *volatile result = NULL;
+	RunArgs		args;
 
-	apm_begin(funcnames[operation], true);
-	PG_TRY();
-	{
-		char	   *noop = operation == APM_UPGRADE ? upgrade_noop(target) : NULL;
-
-		if (noop != NULL)
-			result = MemoryContextStrdup(callcxt, noop);
-		else
-		{
-			ApmGraph   *graph = apm_load_usable_graph(operation != APM_STAMP);
-			ApmPlan    *plan = apm_resolve_plan(graph, target, operation);
-			List	   *current;
-
-			if (operation == APM_STAMP)
-				run_stamp(graph, plan);
-			else
-			{
-				MemoryContext stepcxt;
-				MemoryContext oldcxt;
-				int			i;
-
-				check_steps(graph, plan);
-				stepcxt = AllocSetContextCreate(CurrentMemoryContext,
-												"ap_migrate step",
-												ALLOCSET_DEFAULT_SIZES);
-				for (i = 0; i < plan->nsteps; i++)
-				{
-					oldcxt = MemoryContextSwitchTo(stepcxt);
-					run_step(graph, plan->steps[i], operation);
-					MemoryContextSwitchTo(oldcxt);
-					MemoryContextReset(stepcxt);
-				}
-				MemoryContextDelete(stepcxt);
-			}
-
-			current = apm_graph_current(graph);
-			if (current != NIL)
-				result = MemoryContextStrdup(callcxt,
-											 apm_graph_join_ids(graph, current, ", "));
-		}
-	}
-	PG_CATCH();
-	{
-		apm_abort_cleanup();
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	apm_end(true);
-
-	return result;
+	args.operation = operation;
+	args.target = target;
+	args.callcxt = CurrentMemoryContext;
+	args.result = NULL;
+	apm_locked(funcnames[operation], run_operation, &args);
+	return args.result;
 }

@@ -86,19 +86,6 @@ text_array_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 	return items;
 }
 
-/* A List of C strings as a text[] Datum */
-static Datum
-list_to_array(List *items)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(items), 1));
-	ListCell   *lc;
-	int			i = 0;
-
-	foreach(lc, items)
-		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
-	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
 /* C array of node indexes' ids as a text[] Datum */
 static Datum
 ids_to_array(const ApmGraph *graph, const int *indexes, int n)
@@ -108,7 +95,7 @@ ids_to_array(const ApmGraph *graph, const int *indexes, int n)
 
 	for (i = 0; i < n; i++)
 		items = lappend(items, indexes[i] >= 0 ? graph->nodes[indexes[i]].id : "?");
-	return list_to_array(items);
+	return apm_text_array(items);
 }
 
 /* C array of strings as a text[] Datum */
@@ -120,28 +107,47 @@ strings_to_array(char **strings, int n)
 
 	for (i = 0; i < n; i++)
 		items = lappend(items, strings[i]);
-	return list_to_array(items);
+	return apm_text_array(items);
+}
+
+/* what register_def hands to register_body through apm_locked */
+typedef struct RegisterArgs
+{
+	ApmRevisionDef *def;
+	bool		registered;
+} RegisterArgs;
+
+static void
+register_body(void *arg)
+{
+	RegisterArgs *args = (RegisterArgs *) arg;
+
+	args->registered = apm_register(args->def);
 }
 
 /* Register one definition under the operation lock */
 static bool
 register_def(ApmRevisionDef *def, const char *funcname)
 {
-	volatile bool result = false;
+	RegisterArgs args;
 
-	apm_begin(funcname, true);
-	PG_TRY();
-	{
-		result = apm_register(def);
-	}
-	PG_CATCH();
-	{
-		apm_abort_cleanup();
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-	apm_end(true);
-	return result;
+	args.def = def;
+	args.registered = false;
+	apm_locked(funcname, register_body, &args);
+	return args.registered;
+}
+
+/* A List of node indexes as a C array; *n gets its length */
+static int *
+index_array(List *indexes, int *n)
+{
+	int		   *array = palloc(sizeof(int) * Max(list_length(indexes), 1));
+	ListCell   *lc;
+
+	*n = 0;
+	foreach(lc, indexes)
+		array[(*n)++] = lfirst_int(lc);
+	return array;
 }
 
 /*
@@ -260,7 +266,7 @@ ap_migrate_plan(PG_FUNCTION_ARGS)
 		const ApmNode *node = &graph->nodes[plan->steps[i]];
 		Datum		values[7];
 		bool		nulls[7] = {0};
-		Datum		self = list_to_array(list_make1(node->id));
+		Datum		self = apm_text_array(list_make1(node->id));
 		Datum		parents = strings_to_array(node->parent_ids, node->nparents);
 
 		values[0] = Int32GetDatum(i + 1);
@@ -286,31 +292,27 @@ ap_migrate_current(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ApmGraph   *graph;
-	List	   *current;
 	int		   *indexes;
 	char	  **messages;
-	ListCell   *lc;
-	int			n = 0;
+	int			n;
+	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	apm_begin("ap_migrate_current()", false);
 
 	graph = apm_catalog_load_graph();
-	current = apm_graph_current(graph);
-	indexes = palloc(sizeof(int) * Max(list_length(current), 1));
-	foreach(lc, current)
-		indexes[n++] = lfirst_int(lc);
+	indexes = index_array(apm_graph_current(graph), &n);
 	messages = apm_catalog_messages(graph, indexes, n);
 
-	for (n = 0; n < list_length(current); n++)
+	for (i = 0; i < n; i++)
 	{
-		const ApmNode *node = &graph->nodes[indexes[n]];
+		const ApmNode *node = &graph->nodes[indexes[i]];
 		Datum		values[3];
 		bool		nulls[3] = {0};
 
 		values[0] = CStringGetTextDatum(node->id);
 		values[1] = BoolGetDatum(node->nchildren == 0);
-		values[2] = CStringGetTextDatum(messages[n]);
+		values[2] = CStringGetTextDatum(messages[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
@@ -326,34 +328,30 @@ ap_migrate_heads(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ApmGraph   *graph;
-	List	   *heads;
 	List	   *current;
 	int		   *indexes;
 	char	  **messages;
-	ListCell   *lc;
-	int			n = 0;
+	int			n;
+	int			i;
 
 	InitMaterializedSRF(fcinfo, 0);
 	apm_begin("ap_migrate_heads()", false);
 
 	graph = apm_catalog_load_graph();
-	heads = apm_graph_heads(graph);
 	current = apm_graph_current(graph);
-	indexes = palloc(sizeof(int) * Max(list_length(heads), 1));
-	foreach(lc, heads)
-		indexes[n++] = lfirst_int(lc);
+	indexes = index_array(apm_graph_heads(graph), &n);
 	messages = apm_catalog_messages(graph, indexes, n);
 
-	for (n = 0; n < list_length(heads); n++)
+	for (i = 0; i < n; i++)
 	{
-		const ApmNode *node = &graph->nodes[indexes[n]];
+		const ApmNode *node = &graph->nodes[indexes[i]];
 		Datum		values[4];
 		bool		nulls[4] = {0};
 
 		values[0] = CStringGetTextDatum(node->id);
-		values[1] = BoolGetDatum(list_member_int(current, indexes[n]));
+		values[1] = BoolGetDatum(list_member_int(current, indexes[i]));
 		values[2] = strings_to_array(node->labels, node->nlabels);
-		values[3] = CStringGetTextDatum(messages[n]);
+		values[3] = CStringGetTextDatum(messages[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 
@@ -496,11 +494,11 @@ ap_migrate_show(PG_FUNCTION_ARGS)
 	def = apm_catalog_fetch(node->id, &applied, &checksum, &registered_at);
 
 	values[0] = CStringGetTextDatum(def->id);
-	values[1] = list_to_array(def->parents);
+	values[1] = apm_text_array(def->parents);
 	values[2] = ids_to_array(graph, node->children, node->nchildren);
 	values[3] = CStringGetTextDatum(def->message);
-	values[4] = list_to_array(def->branch_labels);
-	values[5] = list_to_array(def->depends_on);
+	values[4] = apm_text_array(def->branch_labels);
+	values[5] = apm_text_array(def->depends_on);
 	values[6] = BoolGetDatum(def->transactional);
 	values[7] = BoolGetDatum(applied);
 	values[8] = ObjectIdGetDatum(def->owner);

@@ -582,21 +582,44 @@ apm_graph_descendants(const ApmGraph *graph, List *from)
 }
 
 /*
+ * apm_join_strings renders a List of C strings joined by sep.
+ */
+char *
+apm_join_strings(List *strings, const char *sep)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, strings)
+	{
+		if (lc != list_head(strings))
+			appendStringInfoString(&buf, sep);
+		appendStringInfoString(&buf, (char *) lfirst(lc));
+	}
+	return buf.data;
+}
+
+/*
+ * apm_graph_ids maps a List of node indexes to a List of their ids.
+ */
+List *
+apm_graph_ids(const ApmGraph *graph, List *indexes)
+{
+	List	   *ids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+		ids = lappend(ids, graph->nodes[lfirst_int(lc)].id);
+	return ids;
+}
+
+/*
  * apm_graph_join_ids renders a list of node indexes as their ids joined by
  * sep.
  */
 char *
 apm_graph_join_ids(const ApmGraph *graph, List *indexes, const char *sep)
 {
-	StringInfoData buf;
-	ListCell   *lc;
-
-	initStringInfo(&buf);
-	foreach(lc, indexes)
-	{
-		if (buf.len > 0)
-			appendStringInfoString(&buf, sep);
-		appendStringInfoString(&buf, graph->nodes[lfirst_int(lc)].id);
-	}
-	return buf.data;
+	return apm_join_strings(apm_graph_ids(graph, indexes), sep);
 }
