@@ -54,3 +54,11 @@ CREATE EXTENSION ap_migrate;
 SELECT ap_migrate_add('aaaaaaaaaaaa', NULL, 'SELECT 1', 'SELECT 1', 'kept?');
 DROP EXTENSION ap_migrate;
 SELECT count(*) AS leftover_schemas FROM pg_namespace WHERE nspname = 'ap_migrate';
+
+-- a catalog table removed behind the extension's back is a clear error
+CREATE EXTENSION ap_migrate;
+ALTER EXTENSION ap_migrate DROP TABLE ap_migrate.revision;
+DROP TABLE ap_migrate.revision CASCADE;
+SELECT ap_migrate_upgrade();
+\echo :LAST_ERROR_SQLSTATE
+DROP EXTENSION ap_migrate;

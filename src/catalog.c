@@ -71,7 +71,7 @@ catalog_owner(void)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("ap_migrate catalog table \"%s.revision\" does not exist",
 						APM_SCHEMA_NAME),
-				 errhint("Run CREATE EXTENSION ap_migrate in this database.")));
+				 errhint("The extension is damaged; reinstall it with DROP EXTENSION and CREATE EXTENSION.")));
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "cache lookup failed for relation %u", relid);

@@ -586,10 +586,9 @@ ap_migrate_history_append_only(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 
+	/* the server refuses to call a trigger function any other way */
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function ap_migrate.history_append_only() must be called as a trigger")));
+		elog(ERROR, "ap_migrate.history_append_only() was not called as a trigger");
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("the ap_migrate history log is append-only"),
