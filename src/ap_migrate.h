@@ -157,6 +157,8 @@ extern bool *apm_graph_ancestors(const ApmGraph *graph, List *from,
 extern bool *apm_graph_descendants(const ApmGraph *graph, List *from);
 extern int *apm_graph_order(const ApmGraph *graph, const bool *member,
 							bool reverse, int *count);
+extern int *apm_graph_walk_order(const ApmGraph *graph, const bool *member,
+								 List *heads, int *count);
 extern List *apm_graph_ids(const ApmGraph *graph, List *indexes);
 extern char *apm_graph_join_ids(const ApmGraph *graph, List *indexes,
 								const char *sep);

@@ -26,6 +26,7 @@
 #include "common/hashfn.h"
 #include "lib/binaryheap.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "ap_migrate.h"
@@ -500,12 +501,14 @@ apm_graph_check_usable(const ApmGraph *graph, bool check_state)
 
 /*
  * Depth-first closure from the given nodes, along parents and dependencies
- * (up) or children and dependents (down).  With stop_at_applied, applied
- * nodes are neither marked nor walked through: the applied set is closed
- * under parents and dependencies, so what lies behind them is applied too.
+ * (up) or children and dependents (down); with parents_only, along parents
+ * only.  With stop_at_applied, applied nodes are neither marked nor walked
+ * through: the applied set is closed under parents and dependencies, so
+ * what lies behind them is applied too.
  */
 static bool *
-closure(const ApmGraph *graph, List *from, bool up, bool stop_at_applied)
+closure(const ApmGraph *graph, List *from, bool up, bool stop_at_applied,
+		bool parents_only)
 {
 	bool	   *mark = palloc0(sizeof(bool) * Max(graph->nnodes, 1));
 	int		   *stack = palloc(sizeof(int) * Max(graph->nnodes, 1));
@@ -529,7 +532,7 @@ closure(const ApmGraph *graph, List *from, bool up, bool stop_at_applied)
 		int			k,
 					j;
 
-		for (k = 0; k < 2; k++)
+		for (k = 0; k < (parents_only ? 1 : 2); k++)
 		{
 			int			nnext;
 			int		   *next;
@@ -568,7 +571,7 @@ closure(const ApmGraph *graph, List *from, bool up, bool stop_at_applied)
 bool *
 apm_graph_ancestors(const ApmGraph *graph, List *from, bool stop_at_applied)
 {
-	return closure(graph, from, true, stop_at_applied);
+	return closure(graph, from, true, stop_at_applied, false);
 }
 
 /*
@@ -578,7 +581,186 @@ apm_graph_ancestors(const ApmGraph *graph, List *from, bool stop_at_applied)
 bool *
 apm_graph_descendants(const ApmGraph *graph, List *from)
 {
-	return closure(graph, from, false, false);
+	return closure(graph, from, false, false, false);
+}
+
+/*
+ * The dependencies of a node that none of its ancestors (along parents)
+ * already depends on: Alembic's _normalized_resolved_dependencies, in
+ * declared order (Alembic builds it from a set, so its order is not
+ * defined when there are several).
+ */
+static List *
+normalized_deps(const ApmGraph *graph, int v)
+{
+	const ApmNode *node = &graph->nodes[v];
+	List	   *deps = NIL;
+	bool	   *ancestors;
+	bool	   *inherited;
+	int			i,
+				j;
+
+	if (node->ndeps == 0)
+		return NIL;
+	ancestors = closure(graph, list_make1_int(v), true, false, true);
+	inherited = palloc0(sizeof(bool) * graph->nnodes);
+	for (i = 0; i < graph->nnodes; i++)
+	{
+		if (!ancestors[i] || i == v)
+			continue;
+		for (j = 0; j < graph->nodes[i].ndeps; j++)
+			if (graph->nodes[i].deps[j] >= 0)
+				inherited[graph->nodes[i].deps[j]] = true;
+	}
+	for (j = 0; j < node->ndeps; j++)
+		if (node->deps[j] >= 0 && !inherited[node->deps[j]])
+			deps = lappend_int(deps, node->deps[j]);
+	pfree(ancestors);
+	pfree(inherited);
+	return deps;
+}
+
+/* qsort comparator for node indexes */
+static int
+compare_index(const void *a, const void *b)
+{
+	return *(const int *) a - *(const int *) b;
+}
+
+/*
+ * apm_graph_walk_order orders the members the way Alembic 1.8's
+ * RevisionMap._topological_sort does, children before parents, so that
+ * ap_migrate takes Alembic's steps in Alembic's order.  Registration order
+ * stands in for the order of Alembic's revision map, which Alembic takes
+ * from the directory listing.
+ *
+ * It walks down from the heads (the given nodes that are members, lowest
+ * index first), emitting each member it passes, and keeps walking down the
+ * same branch as long as no other head still needs the current node as an
+ * ancestor; when one does, it switches to that head first.  A node's next
+ * nodes down are its parents in declared order, then its normalized
+ * dependencies.  An upgrade runs this order reversed; a downgrade runs it
+ * as is, from the current revisions.
+ */
+int *
+apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
+					 int *count)
+{
+	int			n = Max(graph->nnodes, 1);
+	bool	   *todo = palloc(sizeof(bool) * n);
+	int		   *order = palloc(sizeof(int) * n);
+	int		   *current = palloc(sizeof(int) * n);
+	bool	  **ancestors = palloc(sizeof(bool *) * n);
+	int			ncurrent = 0;
+	int			norder = 0;
+	int			idx = 0;
+	int			i;
+	ListCell   *lc;
+
+	memcpy(todo, member, sizeof(bool) * graph->nnodes);
+
+	foreach(lc, heads)
+	{
+		int			h = lfirst_int(lc);
+		bool		seen = false;
+
+		for (i = 0; i < ncurrent; i++)
+			seen = seen || current[i] == h;
+		if (todo[h] && !seen)
+			current[ncurrent++] = h;
+	}
+	qsort(current, ncurrent, sizeof(int), compare_index);
+	for (i = 0; i < ncurrent; i++)
+		ancestors[i] = closure(graph, list_make1_int(current[i]), true, false, false);
+
+	while (ncurrent > 0)
+	{
+		int			candidate = current[idx];
+		const ApmNode *node = &graph->nodes[candidate];
+		List	   *down = NIL;
+		List	   *add = NIL;
+		List	   *deps;
+		int			k;
+
+		CHECK_FOR_INTERRUPTS();
+
+		/* another head that still needs the candidate goes first */
+		for (k = 0; k < ncurrent; k++)
+			if (k != idx && ancestors[k][candidate])
+				break;
+		if (k < ncurrent)
+		{
+			idx = k;
+			continue;
+		}
+
+		if (todo[candidate])
+		{
+			order[norder++] = candidate;
+			todo[candidate] = false;
+		}
+
+		/* the next heads: parents, then normalized dependencies */
+		deps = normalized_deps(graph, candidate);
+		for (k = 0; k < node->nparents; k++)
+			if (node->parents[k] >= 0)
+				down = lappend_int(down, node->parents[k]);
+		down = list_concat(down, deps);
+		foreach(lc, down)
+		{
+			int			r = lfirst_int(lc);
+			bool		is_current = false;
+
+			for (k = 0; k < ncurrent; k++)
+				is_current = is_current || current[k] == r;
+			if (todo[r] && !is_current && !list_member_int(add, r))
+				add = lappend_int(add, r);
+		}
+
+		if (add == NIL)
+		{
+			/* this branch is done */
+			pfree(ancestors[idx]);
+			for (k = idx; k < ncurrent - 1; k++)
+			{
+				current[k] = current[k + 1];
+				ancestors[k] = ancestors[k + 1];
+			}
+			ncurrent--;
+			idx = Max(idx - 1, 0);
+		}
+		else if (deps == NIL && node->nparents == 1)
+		{
+			/* plain movement down a line */
+			current[idx] = linitial_int(add);
+			ancestors[idx][candidate] = false;
+		}
+		else
+		{
+			/* a merge point or dependencies: the walk forks */
+			pfree(ancestors[idx]);
+			current[idx] = linitial_int(add);
+			ancestors[idx] = closure(graph, list_make1_int(current[idx]), true, false, false);
+			for_each_from(lc, add, 1)
+			{
+				current[ncurrent] = lfirst_int(lc);
+				ancestors[ncurrent] = closure(graph, list_make1_int(current[ncurrent]),
+											  true, false, false);
+				ncurrent++;
+			}
+		}
+	}
+
+	/* members no head leads to (none, for the sets plans ask about) */
+	for (i = 0; i < graph->nnodes; i++)
+		if (todo[i])
+			order[norder++] = i;
+
+	pfree(todo);
+	pfree(current);
+	pfree(ancestors);
+	*count = norder;
+	return order;
 }
 
 /*

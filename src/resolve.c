@@ -22,7 +22,8 @@
  *	 downgrade: every applied revision that descends from (or depends on) the
  *	            target without being needed by it, children first; for base,
  *	            every applied revision.
- * Ties go to registration order (reversed for downgrades).
+ * The order is Alembic's (apm_graph_walk_order), with registration order in
+ * the place of Alembic's directory order.
  *
  * Copyright (c) 2026, ap_migrate developers
  *
@@ -362,23 +363,33 @@ upgrade_plan(const ApmGraph *graph, List *target)
 {
 	ApmPlan    *plan = palloc0(sizeof(ApmPlan));
 	bool	   *needed = apm_graph_ancestors(graph, target, true);
+	int		   *walk;
+	int			i;
 
+	/* Alembic's walk down from the targets, run backwards */
 	plan->operation = APM_UPGRADE;
-	plan->steps = apm_graph_order(graph, needed, false, &plan->nsteps);
+	walk = apm_graph_walk_order(graph, needed, target, &plan->nsteps);
+	plan->steps = palloc(sizeof(int) * Max(plan->nsteps, 1));
+	for (i = 0; i < plan->nsteps; i++)
+		plan->steps[i] = walk[plan->nsteps - 1 - i];
+	pfree(walk);
 	pfree(needed);
 	return plan;
 }
 
 /*
- * Downgrade steps: applied revisions above the target, children first.
- * The target itself must be applied: a downgrade never moves up.
+ * Downgrade steps: the applied revisions that descend from (or depend on)
+ * a child of the target, children first; for base, every applied revision.
+ * A revision that depends on the target itself but does not descend from
+ * it stays, as in Alembic: its dependency is still there.  The target must
+ * be applied: a downgrade never moves up.
  */
 static ApmPlan *
 downgrade_plan(const ApmGraph *graph, List *target, const char *target_str)
 {
 	ApmPlan    *plan = palloc0(sizeof(ApmPlan));
-	bool	   *keep = apm_graph_ancestors(graph, target, false);
 	bool	   *remove;
+	List	   *children = NIL;
 	ListCell   *lc;
 	int			i;
 
@@ -404,14 +415,22 @@ downgrade_plan(const ApmGraph *graph, List *target, const char *target_str)
 	}
 	else
 	{
-		remove = apm_graph_descendants(graph, target);
+		foreach(lc, target)
+		{
+			const ApmNode *node = &graph->nodes[lfirst_int(lc)];
+
+			for (i = 0; i < node->nchildren; i++)
+				children = lappend_int(children, node->children[i]);
+		}
+		remove = apm_graph_descendants(graph, children);
 		for (i = 0; i < graph->nnodes; i++)
-			remove[i] = remove[i] && graph->nodes[i].applied && !keep[i];
+			remove[i] = remove[i] && graph->nodes[i].applied;
 	}
 
+	/* Alembic's walk down from the current revisions */
 	plan->operation = APM_DOWNGRADE;
-	plan->steps = apm_graph_order(graph, remove, true, &plan->nsteps);
-	pfree(keep);
+	plan->steps = apm_graph_walk_order(graph, remove, apm_graph_current(graph),
+									   &plan->nsteps);
 	pfree(remove);
 	return plan;
 }
