@@ -51,11 +51,13 @@ COMMENT ON COLUMN ap_migrate.revision.checksum IS 'SHA-256 over the upgrade and 
 CREATE INDEX revision_head_idx ON ap_migrate.revision (id) WHERE is_head;
 
 -- The graph's edges as rows, indexed by target: down_revision (kind
--- 'parent') and depends_on (kind 'dependency').  Registration uses them to
--- find what refers to a revision (a revision registered after a child that
--- names it, a re-registration that changes parents, a possible cycle) with
--- a btree lookup; the no-op upgrade uses them to tell which applied heads
--- are current.  Registration keeps them equal to the arrays above.
+-- 'parent'), depends_on (kind 'dependency') and branch_labels (kind
+-- 'label', the target being the label).  Registration uses them to find
+-- what refers to a revision (a revision registered after a child that
+-- names it, a re-registration that changes parents, a possible cycle) and
+-- who holds a label, with a btree lookup; the no-op upgrade uses them to
+-- tell which applied heads are current.  Registration keeps them equal to
+-- the arrays above.
 CREATE TABLE ap_migrate.revision_edge (
 	revision			text NOT NULL,
 	kind				text NOT NULL,
@@ -65,9 +67,9 @@ CREATE TABLE ap_migrate.revision_edge (
 	CONSTRAINT revision_edge_revision_fkey FOREIGN KEY (revision)
 		REFERENCES ap_migrate.revision (id) ON DELETE CASCADE,
 	CONSTRAINT revision_edge_kind_check
-		CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['parent', 'dependency']::text[]))
+		CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['parent', 'dependency', 'label']::text[]))
 );
-COMMENT ON TABLE ap_migrate.revision_edge IS 'down_revision and depends_on edges indexed by target, maintained by registration';
+COMMENT ON TABLE ap_migrate.revision_edge IS 'down_revision, depends_on and branch_labels as rows indexed by target, maintained by registration';
 CREATE INDEX revision_edge_target_idx ON ap_migrate.revision_edge (target, kind);
 
 CREATE TABLE ap_migrate.applied (

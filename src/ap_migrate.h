@@ -155,6 +155,8 @@ extern void apm_graph_check_usable(const ApmGraph *graph, bool check_state);
 extern bool *apm_graph_ancestors(const ApmGraph *graph, List *from,
 								 bool stop_at_applied);
 extern bool *apm_graph_descendants(const ApmGraph *graph, List *from);
+extern bool *apm_graph_ancestors_by_parents(const ApmGraph *graph, int node);
+extern bool *apm_graph_lineage(const ApmGraph *graph, int node);
 extern int *apm_graph_order(const ApmGraph *graph, const bool *member,
 							bool reverse, int *count);
 extern int *apm_graph_walk_order(const ApmGraph *graph, const bool *member,
@@ -196,6 +198,7 @@ extern void apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 							   List *old_parents);
 extern void apm_catalog_refresh_heads(List *ids);
 extern bool apm_catalog_is_referenced(const char *id);
+extern char *apm_catalog_name_owner(const char *name, bool *is_label);
 extern void apm_catalog_set_owner(const char *id, Oid owner);
 extern void apm_catalog_mark_applied(const char *id, const char *checksum);
 extern void apm_catalog_unmark_applied(const char *id);

@@ -420,25 +420,57 @@ static Oid	revision_types[11] = {
 	TEXTARRAYOID, BOOLOID, TEXTOID, INT2OID, REGROLEOID
 };
 
-/* Store the edges of a revision: its parents and dependencies, in order */
+/* Store the edges of a revision: parents, dependencies, labels, in order */
 static void
 insert_edges(const ApmRevisionDef *def)
 {
-	Oid			types[3] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID};
-	Datum		values[3];
+	Oid			types[4] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[4];
 
-	if (def->parents == NIL && def->depends_on == NIL)
+	if (def->parents == NIL && def->depends_on == NIL && def->branch_labels == NIL)
 		return;
 	values[0] = CStringGetTextDatum(def->id);
 	values[1] = apm_text_array(def->parents);
 	values[2] = apm_text_array(def->depends_on);
+	values[3] = apm_text_array(def->branch_labels);
 	catalog_exec("INSERT INTO ap_migrate.revision_edge (revision, kind, target, position)"
 				 " SELECT $1, 'parent', u.target, u.position"
 				 "   FROM pg_catalog.unnest($2) WITH ORDINALITY AS u(target, position)"
 				 " UNION ALL"
 				 " SELECT $1, 'dependency', u.target, u.position"
-				 "   FROM pg_catalog.unnest($3) WITH ORDINALITY AS u(target, position)",
-				 3, types, values, NULL, false, SPI_OK_INSERT);
+				 "   FROM pg_catalog.unnest($3) WITH ORDINALITY AS u(target, position)"
+				 " UNION ALL"
+				 " SELECT $1, 'label', u.target, u.position"
+				 "   FROM pg_catalog.unnest($4) WITH ORDINALITY AS u(target, position)",
+				 4, types, values, NULL, false, SPI_OK_INSERT);
+}
+
+/*
+ * apm_catalog_name_owner tells who already uses name as a revision id or a
+ * branch label: the revision's id, or NULL.  *is_label says which.
+ */
+char *
+apm_catalog_name_owner(const char *name, bool *is_label)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	char	   *owner = NULL;
+
+	catalog_exec("SELECT r.id, false FROM ap_migrate.revision r"
+				 " WHERE r.id OPERATOR(pg_catalog.=) $1"
+				 " UNION ALL"
+				 " SELECT e.revision, true FROM ap_migrate.revision_edge e"
+				 " WHERE e.target OPERATOR(pg_catalog.=) $1"
+				 "   AND e.kind OPERATOR(pg_catalog.=) 'label'"
+				 " LIMIT 1",
+				 1, types, values, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		owner = get_text(SPI_tuptable->vals[0], 1);
+		*is_label = get_bool(SPI_tuptable->vals[0], 2);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return owner;
 }
 
 /*
@@ -466,7 +498,8 @@ apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 				 "               WHERE e.target OPERATOR(pg_catalog.=) $1"
 				 "                 AND e.kind OPERATOR(pg_catalog.=) 'parent'))"
 				 " RETURNING EXISTS (SELECT FROM ap_migrate.revision_edge e"
-				 "                    WHERE e.target OPERATOR(pg_catalog.=) $1)",
+				 "                    WHERE e.target OPERATOR(pg_catalog.=) $1"
+				 "                      AND e.kind OPERATOR(pg_catalog.<>) 'label')",
 				 11, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	referenced = get_bool(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);
@@ -555,7 +588,8 @@ apm_catalog_is_referenced(const char *id)
 	bool		result;
 
 	catalog_exec("SELECT EXISTS (SELECT FROM ap_migrate.revision_edge"
-				 "                WHERE target OPERATOR(pg_catalog.=) $1)",
+				 "                WHERE target OPERATOR(pg_catalog.=) $1"
+				 "                  AND kind OPERATOR(pg_catalog.<>) 'label')",
 				 1, types, values, NULL, false, SPI_OK_SELECT);
 	result = get_bool(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);

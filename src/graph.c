@@ -575,6 +575,34 @@ apm_graph_ancestors(const ApmGraph *graph, List *from, bool stop_at_applied)
 }
 
 /*
+ * apm_graph_ancestors_by_parents marks a node and its ancestors along
+ * parents only.
+ */
+bool *
+apm_graph_ancestors_by_parents(const ApmGraph *graph, int node)
+{
+	return closure(graph, list_make1_int(node), true, false, true);
+}
+
+/*
+ * apm_graph_lineage marks what shares a branch with a node, as Alembic's
+ * branch lineage: the node, its ancestors and its descendants, along
+ * parents and children only.
+ */
+bool *
+apm_graph_lineage(const ApmGraph *graph, int node)
+{
+	bool	   *up = closure(graph, list_make1_int(node), true, false, true);
+	bool	   *down = closure(graph, list_make1_int(node), false, false, true);
+	int			i;
+
+	for (i = 0; i < graph->nnodes; i++)
+		up[i] = up[i] || down[i];
+	pfree(down);
+	return up;
+}
+
+/*
  * apm_graph_descendants marks the given nodes and everything that descends
  * from or depends on them.
  */

@@ -255,6 +255,41 @@ warn_format_change(const char *id)
 				 errhint("Mixed id formats are reported by ap_migrate_validate().")));
 }
 
+/*
+ * Revision ids and branch labels share one namespace, as in Alembic: a
+ * label may not be another revision's label or any revision's id, and a
+ * new id may not be a label.
+ */
+static void
+check_names(const ApmRevisionDef *def)
+{
+	ListCell   *lc;
+	bool		is_label;
+	char	   *owner = apm_catalog_name_owner(def->id, &is_label);
+
+	if (owner != NULL && is_label)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("revision id \"%s\" is already a branch label of revision \"%s\"",
+						def->id, owner)));
+	foreach(lc, def->branch_labels)
+	{
+		const char *label = lfirst(lc);
+
+		owner = apm_catalog_name_owner(label, &is_label);
+		if (owner != NULL && !(is_label && strcmp(owner, def->id) == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 is_label ?
+					 errmsg("branch label \"%s\" is already used by revision \"%s\"", label, owner) :
+					 errmsg("branch label \"%s\" is already a revision id", label)));
+		if (strcmp(label, def->id) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("branch label \"%s\" is the revision's own id", label)));
+	}
+}
+
 /* Search the whole graph for a cycle through the new revision */
 static void
 check_no_cycle(const char *id)
@@ -292,7 +327,17 @@ apm_register(ApmRevisionDef *def)
 	check_id_list(def->id, def->parents, "parent");
 	check_id_list(def->id, def->depends_on, "dependency");
 	foreach(lc, def->branch_labels)
+	{
+		ListCell   *lc2;
+
 		check_label(lfirst(lc));
+		for_each_cell(lc2, def->branch_labels, lnext(def->branch_labels, lc))
+			if (strcmp(lfirst(lc), lfirst(lc2)) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+						 errmsg("revision \"%s\" lists branch label \"%s\" twice",
+								def->id, (char *) lfirst(lc))));
+	}
 
 	if (!OidIsValid(def->owner))
 		def->owner = GetUserId();
@@ -307,6 +352,8 @@ apm_register(ApmRevisionDef *def)
 	if (def->downgrade_sql != NULL)
 		apm_sql_check(def->downgrade_sql, def->id, "downgrade", def->transactional);
 	checksum = apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional);
+
+	check_names(def);
 
 	old = apm_catalog_fetch(def->id, &applied, &old_checksum, NULL);
 	if (old != NULL)

@@ -61,6 +61,11 @@ lookup_revision(const ApmGraph *graph, const char *ref, const char *target)
 
 	if (index >= 0)
 		return index;
+	if (len > APM_MAX_ID_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target is too long"),
+				 errdetail("Revision ids and branch labels are at most %d bytes.", APM_MAX_ID_LEN)));
 
 	initStringInfo(&candidates);
 	for (i = 0; i < graph->nnodes; i++)
@@ -90,18 +95,63 @@ lookup_revision(const ApmGraph *graph, const char *ref, const char *target)
 	return index;
 }
 
+/* Node indexes of a C array, as a List */
+static List *
+index_list(const int *indexes, int n)
+{
+	List	   *list = NIL;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (indexes[i] >= 0)
+			list = lappend_int(list, indexes[i]);
+	return list;
+}
+
+/* The members of a list that lie on a lineage (all of them without one) */
+static List *
+on_lineage(List *nodes, const bool *lineage)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	if (lineage == NULL)
+		return nodes;
+	foreach(lc, nodes)
+		if (lineage[lfirst_int(lc)])
+			result = lappend_int(result, lfirst_int(lc));
+	return result;
+}
+
 /*
- * The only head, or an error naming them all.
+ * The node that declares a branch label, or -1.
+ */
+static int
+find_label(const ApmGraph *graph, const char *label)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < graph->nnodes; i++)
+		for (j = 0; j < graph->nodes[i].nlabels; j++)
+			if (strcmp(graph->nodes[i].labels[j], label) == 0)
+				return i;
+	return -1;
+}
+
+/*
+ * The only head (on the lineage, if one is given), or an error naming them
+ * all; NIL when there is none.
  */
 static List *
-single_head(const ApmGraph *graph, const char *target)
+single_head(const ApmGraph *graph, const bool *lineage, const char *target)
 {
-	List	   *heads = apm_graph_heads(graph);
+	List	   *heads = on_lineage(apm_graph_heads(graph), lineage);
 
 	if (list_length(heads) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("target \"%s\" is ambiguous: the revision graph has %d heads",
+				 errmsg("target \"%s\" is ambiguous: %d heads match it",
 						target, list_length(heads)),
 				 errdetail("Heads: %s.", apm_graph_join_ids(graph, heads, ", ")),
 				 errhint("Name one of the heads, or use \"heads\" for all of them.")));
@@ -109,32 +159,55 @@ single_head(const ApmGraph *graph, const char *target)
 }
 
 /*
- * The single current revision that a bare relative target starts from.
- * An empty result means nothing is applied.
+ * The revision a bare relative target starts from: the single current
+ * revision (on the lineage, if one is given).  On a lineage none of the
+ * current revisions lies on, the walk starts from the tips of the applied
+ * revisions that do, or from base, as in Alembic.  NIL means base.
  */
 static List *
-single_current(const ApmGraph *graph, const char *target)
+relative_start(const ApmGraph *graph, const bool *lineage, const char *target)
 {
-	List	   *current = apm_graph_current(graph);
+	List	   *current = on_lineage(apm_graph_current(graph), lineage);
 
+	if (current == NIL && lineage != NULL)
+	{
+		int			i,
+					j;
+
+		/* tips of the applied part of the lineage */
+		for (i = 0; i < graph->nnodes; i++)
+		{
+			const ApmNode *node = &graph->nodes[i];
+			bool		tip = node->applied && lineage[i];
+
+			for (j = 0; j < node->nchildren && tip; j++)
+				tip = !(graph->nodes[node->children[j]].applied &&
+						lineage[node->children[j]]);
+			if (tip)
+				current = lappend_int(current, i);
+		}
+	}
 	if (list_length(current) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_CARDINALITY_VIOLATION),
 				 errmsg("relative target \"%s\" is ambiguous: %d revisions are current",
 						target, list_length(current)),
 				 errdetail("Current revisions: %s.", apm_graph_join_ids(graph, current, ", ")),
-				 errhint("Start from a named revision, as in \"<revision>%s\".", target)));
+				 errhint("Start from a named revision, as in \"<revision>%s\", or name a branch, as in \"<label>@%s\".",
+						 target, target)));
 	return current;
 }
 
 /*
  * Walk steps from start (an empty list = base) towards the heads
  * (steps > 0) or the bases (steps < 0).  Each step must be unambiguous:
- * one child going up, one parent going down.  Going down from a base
- * reaches base, which must be the last step.
+ * one child going up (one on the lineage, if one is given), one parent
+ * going down.  Going down from a base reaches base, which must be the last
+ * step.
  */
 static List *
-walk_relative(const ApmGraph *graph, List *start, int steps, const char *target)
+walk_relative(const ApmGraph *graph, List *start, int steps,
+			  const bool *lineage, const char *target)
 {
 	int			v = start != NIL ? linitial_int(start) : -1;
 	int			remaining = steps > 0 ? steps : -steps;
@@ -145,50 +218,33 @@ walk_relative(const ApmGraph *graph, List *start, int steps, const char *target)
 	{
 		if (steps > 0)
 		{
+			List	   *up;
+
 			if (v < 0)
-			{
-				List	   *bases = apm_graph_bases(graph);
-
-				if (bases == NIL)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("relative target \"%s\" goes beyond the heads", target),
-							 errdetail("No revision is registered.")));
-				if (list_length(bases) > 1)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("relative target \"%s\" is ambiguous at base", target),
-							 errdetail("Bases: %s.", apm_graph_join_ids(graph, bases, ", ")),
-							 errhint("Name the revision to upgrade to.")));
-				v = linitial_int(bases);
-			}
+				up = on_lineage(apm_graph_bases(graph), lineage);
 			else
-			{
-				const ApmNode *node = &graph->nodes[v];
-
-				if (node->nchildren == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("relative target \"%s\" goes beyond the heads", target),
-							 errdetail("Revision \"%s\" is a head, %d step(s) short.",
-									   node->id, remaining)));
-				if (node->nchildren > 1)
-				{
-					List	   *children = NIL;
-					int			j;
-
-					for (j = 0; j < node->nchildren; j++)
-						children = lappend_int(children, node->children[j]);
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("relative target \"%s\" is ambiguous at branch point \"%s\"",
-									target, node->id),
-							 errdetail("Its children are: %s.",
-									   apm_graph_join_ids(graph, children, ", ")),
-							 errhint("Name the revision to upgrade to.")));
-				}
-				v = node->children[0];
-			}
+				up = on_lineage(index_list(graph->nodes[v].children,
+										   graph->nodes[v].nchildren), lineage);
+			if (up == NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("relative target \"%s\" goes beyond the heads", target),
+						 v >= 0 ?
+						 errdetail("Revision \"%s\" is a head, %d step(s) short.",
+								   graph->nodes[v].id, remaining) :
+						 errdetail("No revision is registered.")));
+			if (list_length(up) > 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 v >= 0 ?
+						 errmsg("relative target \"%s\" is ambiguous at branch point \"%s\"",
+								target, graph->nodes[v].id) :
+						 errmsg("relative target \"%s\" is ambiguous at base", target),
+						 errdetail("The next revisions are: %s.",
+								   apm_graph_join_ids(graph, up, ", ")),
+						 errhint("Name the revision to upgrade to, or a branch, as in \"<label>@%s\".",
+								 target)));
+			v = linitial_int(up);
 		}
 		else
 		{
@@ -201,20 +257,14 @@ walk_relative(const ApmGraph *graph, List *start, int steps, const char *target)
 						 errdetail("Base is reached %d step(s) early.", remaining)));
 			node = &graph->nodes[v];
 			if (node->nparents > 1)
-			{
-				List	   *parents = NIL;
-				int			j;
-
-				for (j = 0; j < node->nparents; j++)
-					parents = lappend_int(parents, node->parents[j]);
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("relative target \"%s\" is ambiguous at merge point \"%s\"",
 								target, node->id),
 						 errdetail("Its parents are: %s.",
-								   apm_graph_join_ids(graph, parents, ", ")),
+								   apm_graph_join_ids(graph, index_list(node->parents,
+																		node->nparents), ", ")),
 						 errhint("Name the revision to downgrade to.")));
-			}
 			v = node->nparents == 0 ? -1 : node->parents[0];
 		}
 		remaining--;
@@ -256,58 +306,87 @@ parse_relative(const char *target, int *steps)
 	return digits_at - 1;
 }
 
-/*
- * apm_resolve_target resolves a target string to the set of revisions it
- * names (NIL = base).  operation decides which relative targets make
- * sense: a bare "-N" moves down and is a downgrade target, "+N" an upgrade
- * target.
- */
-List *
-apm_resolve_target(const ApmGraph *graph, const char *target,
-				   ApmOperation operation)
+/* What a target string resolves to */
+typedef struct Target
 {
+	List	   *revs;			/* the revisions named; NIL = base */
+	bool		base;			/* "base" or "<label>@base" */
+	int			anchor;			/* the revision a "<label>@" or "<rev>@" names,
+								 * or -1 */
+	const bool *lineage;		/* its ancestors and descendants, or NULL */
+} Target;
+
+/* Report a malformed target */
+#define invalid_target(target, ...) \
+	ereport(ERROR, \
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE), \
+			 errmsg("invalid target \"%s\"", (target)), \
+			 errdetail(__VA_ARGS__)))
+
+/*
+ * Resolve spec, the part of target after any "<label>@", within the
+ * lineage in out (if any).
+ */
+static void
+resolve_spec(const ApmGraph *graph, const char *spec, const char *target,
+			 ApmOperation operation, Target *out)
+{
+	const bool *lineage = out->lineage;
 	int			steps = 0;
 	int			sign_at;
-	const char *p;
+	int			v;
 
-	if (target[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("target must not be empty"),
-				 errhint("Use \"head\", \"base\", a revision id or a relative target such as \"-1\".")));
-	if (strlen(target) > APM_MAX_ID_LEN + 16)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("target is too long"),
-				 errdetail("Targets are at most %d bytes.", APM_MAX_ID_LEN + 16)));
-	for (p = target; *p; p++)
-		if (isspace((unsigned char) *p) || *p == '@' || *p == ':')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid target \"%s\"", target),
-					 errdetail("Targets contain no white space, \"@\" or \":\".")));
+	if (spec[0] == '\0')
+		invalid_target(target, "Nothing follows \"@\".");
+	if (strcmp(spec, "head") == 0)
+	{
+		out->revs = single_head(graph, lineage, target);
+		return;
+	}
+	if (strcmp(spec, "heads") == 0)
+	{
+		List	   *heads = apm_graph_heads(graph);
+		List	   *real = NIL;
+		ListCell   *lc;
 
-	if (strcmp(target, "head") == 0)
-		return single_head(graph, target);
-	if (strcmp(target, "heads") == 0)
-		return apm_graph_heads(graph);
-	if (strcmp(target, "base") == 0)
-		return NIL;
+		/* without a branch, Alembic leaves out heads others depend on */
+		if (lineage != NULL)
+			real = on_lineage(heads, lineage);
+		else
+			foreach(lc, heads)
+				if (graph->nodes[lfirst_int(lc)].ndependents == 0)
+					real = lappend_int(real, lfirst_int(lc));
+		out->revs = real;
+		return;
+	}
+	if (strcmp(spec, "base") == 0)
+	{
+		out->base = true;
+		return;
+	}
 
-	sign_at = parse_relative(target, &steps);
+	sign_at = parse_relative(spec, &steps);
 	if (sign_at < 0)
 	{
-		if (strchr(target, '+') || strchr(target, '-'))
+		if (strchr(spec, '+') || strchr(spec, '-'))
+			invalid_target(target, "A relative target is \"+N\", \"-N\", \"<revision>+N\" or \"<revision>-N\" with N a positive integer.");
+		v = lookup_revision(graph, spec, target);
+		if (lineage != NULL && !lineage[v])
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid target \"%s\"", target),
-					 errdetail("A relative target is \"+N\", \"-N\", \"<revision>+N\" or \"<revision>-N\" with N a positive integer.")));
-		return list_make1_int(lookup_revision(graph, target, target));
+					 errmsg("revision \"%s\" is not on the branch of \"%s\"",
+							graph->nodes[v].id, graph->nodes[out->anchor].id),
+					 errdetail("Target \"%s\" names a revision that neither descends from nor leads to it.",
+							   target)));
+		out->revs = list_make1_int(v);
+		return;
 	}
 
 	if (sign_at == 0)
 	{
 		/* bare +N / -N: relative to the current revision */
+		List	   *start;
+
 		if (steps < 0 && operation == APM_UPGRADE)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -318,41 +397,124 @@ apm_resolve_target(const ApmGraph *graph, const char *target,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("relative target \"%s\" moves up and cannot be downgraded to", target),
 					 errhint("Use ap_migrate_upgrade('%s').", target)));
-		if (steps < 0 && apm_graph_current(graph) == NIL)
+		start = relative_start(graph, lineage, target);
+		if (steps < 0 && start == NIL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("relative target \"%s\" goes below base", target),
 					 errdetail("No revision is applied.")));
-		return walk_relative(graph, single_current(graph, target), steps, target);
+		/* a walk down from one revision stays on its branch */
+		if (steps < 0 && out->anchor < 0)
+			out->anchor = linitial_int(start);
+		out->revs = walk_relative(graph, start, steps, lineage, target);
 	}
 	else
 	{
 		/* <rev>+N / <rev>-N: relative to a named revision */
-		char	   *ref = pnstrdup(target, sign_at);
+		char	   *ref = pnstrdup(spec, sign_at);
 		List	   *start;
 
 		if (strchr(ref, '+') || strchr(ref, '-'))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid target \"%s\"", target),
-					 errdetail("A relative target is \"+N\", \"-N\", \"<revision>+N\" or \"<revision>-N\" with N a positive integer.")));
+			invalid_target(target, "A relative target is \"+N\", \"-N\", \"<revision>+N\" or \"<revision>-N\" with N a positive integer.");
 		if (strcmp(ref, "base") == 0)
 			start = NIL;
 		else if (strcmp(ref, "head") == 0)
-			start = single_head(graph, target);
+			start = single_head(graph, lineage, target);
 		else if (strcmp(ref, "heads") == 0 || strcmp(ref, "current") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid target \"%s\"", target),
-					 errdetail("A relative target starts from a revision, \"head\" or \"base\".")));
+			invalid_target(target, "A relative target starts from a revision, \"head\" or \"base\".");
 		else
 			start = list_make1_int(lookup_revision(graph, ref, target));
 		if (start == NIL && steps < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("relative target \"%s\" goes below base", target)));
-		return walk_relative(graph, start, steps, target);
+		out->revs = walk_relative(graph, start, steps, lineage, target);
 	}
+}
+
+/*
+ * Resolve a target string.  "<label>@<spec>" resolves spec on the branch
+ * of the revision that declares label (or of the revision label names):
+ * its ancestors and descendants, as Alembic's branch lineage.  A bare
+ * branch label names the revision that declares it.
+ */
+static void
+resolve(const ApmGraph *graph, const char *target, ApmOperation operation,
+		Target *out)
+{
+	const char *at;
+	const char *p;
+
+	out->revs = NIL;
+	out->base = false;
+	out->anchor = -1;
+	out->lineage = NULL;
+
+	if (target[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target must not be empty"),
+				 errhint("Use \"head\", \"base\", a revision id or a relative target such as \"-1\".")));
+	if (strlen(target) > 2 * APM_MAX_ID_LEN + 16)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("target is too long"),
+				 errdetail("Targets are at most %d bytes.", 2 * APM_MAX_ID_LEN + 16)));
+	for (p = target; *p; p++)
+		if (isspace((unsigned char) *p) || *p == ':')
+			invalid_target(target, "Targets contain no white space or \":\".");
+
+	at = strchr(target, '@');
+	if (at != NULL)
+	{
+		char	   *branch = pnstrdup(target, at - target);
+
+		if (branch[0] == '\0' || strchr(at + 1, '@') != NULL)
+			invalid_target(target, "A branch target is \"<label>@<target>\".");
+		/* a branch label, or else a revision (id or prefix) */
+		out->anchor = find_label(graph, branch);
+		if (out->anchor < 0)
+		{
+			int			i;
+
+			for (i = 0; i < graph->nnodes; i++)
+				if (strncmp(graph->nodes[i].id, branch, strlen(branch)) == 0)
+					break;
+			if (i == graph->nnodes)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("branch label or revision \"%s\" does not exist", branch),
+						 errdetail("Target \"%s\" refers to it.", target)));
+			out->anchor = lookup_revision(graph, branch, target);
+		}
+		out->lineage = apm_graph_lineage(graph, out->anchor);
+		resolve_spec(graph, at + 1, target, operation, out);
+		return;
+	}
+
+	/* a bare branch label names the revision that declares it */
+	if (apm_graph_lookup(graph, target) < 0 && find_label(graph, target) >= 0)
+	{
+		out->revs = list_make1_int(find_label(graph, target));
+		return;
+	}
+	resolve_spec(graph, target, target, operation, out);
+}
+
+/*
+ * apm_resolve_target resolves a target string to the set of revisions it
+ * names (NIL = base).  operation decides which relative targets make
+ * sense: a bare "-N" moves down and is a downgrade target, "+N" an upgrade
+ * target; APM_STAMP accepts both.
+ */
+List *
+apm_resolve_target(const ApmGraph *graph, const char *target,
+				   ApmOperation operation)
+{
+	Target		t;
+
+	resolve(graph, target, operation, &t);
+	return t.revs;
 }
 
 /*
@@ -378,22 +540,25 @@ upgrade_plan(const ApmGraph *graph, List *target)
 }
 
 /*
- * Downgrade steps: the applied revisions that descend from (or depend on)
- * a child of the target, children first; for base, every applied revision.
- * A revision that depends on the target itself but does not descend from
- * it stays, as in Alembic: its dependency is still there.  The target must
+ * Downgrade steps, as Alembic computes them: take the roots to remove (the
+ * children of the target, or for base the bases), keep only those on the
+ * target's branch when it names one and there are several, and remove the
+ * applied revisions that descend from (or depend on) a root, children
+ * first.  A revision that depends on the target itself but does not
+ * descend from it stays: its dependency is still there.  The target must
  * be applied: a downgrade never moves up.
  */
 static ApmPlan *
-downgrade_plan(const ApmGraph *graph, List *target, const char *target_str)
+downgrade_plan(const ApmGraph *graph, const Target *target,
+			   const char *target_str)
 {
 	ApmPlan    *plan = palloc0(sizeof(ApmPlan));
 	bool	   *remove;
-	List	   *children = NIL;
+	List	   *roots = NIL;
 	ListCell   *lc;
 	int			i;
 
-	foreach(lc, target)
+	foreach(lc, target->revs)
 	{
 		const ApmNode *node = &graph->nodes[lfirst_int(lc)];
 
@@ -405,27 +570,30 @@ downgrade_plan(const ApmGraph *graph, List *target, const char *target_str)
 					 strcmp(node->id, target_str) != 0 ?
 					 errdetail("Target \"%s\" resolves to revision \"%s\".", target_str, node->id) : 0,
 					 errhint("Use ap_migrate_upgrade() to move up.")));
+		roots = list_concat(roots, index_list(node->children, node->nchildren));
+	}
+	if (target->revs == NIL)
+		roots = apm_graph_bases(graph);
+
+	if (target->anchor >= 0 && list_length(roots) > 1)
+	{
+		bool	   *branch = apm_graph_ancestors_by_parents(graph, target->anchor);
+		List	   *kept = NIL;
+
+		foreach(lc, roots)
+			if (branch[lfirst_int(lc)])
+				kept = lappend_int(kept, lfirst_int(lc));
+		if (kept == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("target \"%s\" is not a valid downgrade target from the current revisions",
+							target_str)));
+		roots = kept;
 	}
 
-	if (target == NIL)
-	{
-		remove = palloc0(sizeof(bool) * Max(graph->nnodes, 1));
-		for (i = 0; i < graph->nnodes; i++)
-			remove[i] = graph->nodes[i].applied;
-	}
-	else
-	{
-		foreach(lc, target)
-		{
-			const ApmNode *node = &graph->nodes[lfirst_int(lc)];
-
-			for (i = 0; i < node->nchildren; i++)
-				children = lappend_int(children, node->children[i]);
-		}
-		remove = apm_graph_descendants(graph, children);
-		for (i = 0; i < graph->nnodes; i++)
-			remove[i] = remove[i] && graph->nodes[i].applied;
-	}
+	remove = apm_graph_descendants(graph, roots);
+	for (i = 0; i < graph->nnodes; i++)
+		remove[i] = remove[i] && graph->nodes[i].applied;
 
 	/* Alembic's walk down from the current revisions */
 	plan->operation = APM_DOWNGRADE;
@@ -445,16 +613,17 @@ ApmPlan *
 apm_resolve_plan(const ApmGraph *graph, const char *target,
 				 ApmOperation operation)
 {
-	List	   *set = apm_resolve_target(graph, target, operation);
+	Target		t;
 	ListCell   *lc;
 
+	resolve(graph, target, operation, &t);
 	if (operation == APM_UPGRADE)
-		return upgrade_plan(graph, set);
+		return upgrade_plan(graph, t.revs);
 	if (operation == APM_DOWNGRADE)
-		return downgrade_plan(graph, set, target);
+		return downgrade_plan(graph, &t, target);
 
-	foreach(lc, set)
+	foreach(lc, t.revs)
 		if (!graph->nodes[lfirst_int(lc)].applied)
-			return upgrade_plan(graph, set);
-	return downgrade_plan(graph, set, target);
+			return upgrade_plan(graph, t.revs);
+	return downgrade_plan(graph, &t, target);
 }
