@@ -28,7 +28,7 @@ DATA = ap_migrate--$(EXTVERSION).sql
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites (sql/ + expected/), in dependency order
-REGRESS = install register load upgrade downgrade targets stamp introspection errors session example
+REGRESS = install register load upgrade downgrade targets branches stamp introspection errors session example
 # isolation specs (test/specs + test/expected)
 ISOLATION = concurrent_upgrade
 ISOLATION_OPTS = --inputdir=test

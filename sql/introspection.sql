@@ -55,7 +55,7 @@ SELECT ap_migrate_add('b20000000002', '{b20000000001}', 'CREATE TABLE intro_b2 (
 SELECT * FROM ap_migrate_current();
 SELECT * FROM ap_migrate_heads() ORDER BY revision;
 SELECT * FROM ap_migrate_branches() ORDER BY revision;
--- history: newest first (children before parents, later registrations first)
+-- history: newest first, in alembic history order (its walk down from the heads)
 SELECT h.* FROM ap_migrate_history() WITH ORDINALITY AS h(revision, down_revision, message, is_head,
        is_branch_point, is_merge_point, is_current, applied, n) ORDER BY n;
 SELECT ap_migrate_check();

@@ -400,10 +400,11 @@ ap_migrate_branches(PG_FUNCTION_ARGS)
 }
 
 /*
- * ap_migrate_history() lists every revision newest first: children before
- * parents, ties by reverse registration order, as alembic history does for
- * a linear chain.  It works on a broken graph too (that is when it is
- * needed): revisions caught in a cycle come last, in registration order.
+ * ap_migrate_history() lists every revision newest first, in the order of
+ * alembic history: its walk down from the heads, children before parents.
+ * It works on a broken graph too (that is when it is needed): with a
+ * cycle, the order is a plain reverse topological one, and the revisions
+ * caught in the cycle come last, in registration order.
  */
 Datum
 ap_migrate_history(PG_FUNCTION_ARGS)
@@ -422,7 +423,16 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 
 	graph = apm_catalog_load_graph();
 	current = apm_graph_current(graph);
-	order = apm_graph_order(graph, NULL, true, &count);
+	if (apm_graph_find_cycle(graph) == NIL)
+	{
+		bool	   *all = palloc(sizeof(bool) * Max(graph->nnodes, 1));
+
+		/* Alembic's order: its walk down from the heads */
+		memset(all, true, sizeof(bool) * graph->nnodes);
+		order = apm_graph_walk_order(graph, all, apm_graph_heads(graph), &count);
+	}
+	else
+		order = apm_graph_order(graph, NULL, true, &count);
 	if (count < graph->nnodes)
 	{
 		listed = palloc0(sizeof(bool) * graph->nnodes);
