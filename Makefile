@@ -17,6 +17,7 @@ OBJS = \
 	src/execute.o \
 	src/funcs.o \
 	src/graph.o \
+	src/offline.o \
 	src/register.o \
 	src/resolve.o \
 	src/script.o \
@@ -28,7 +29,7 @@ DATA = ap_migrate--$(EXTVERSION).sql
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites (sql/ + expected/), in dependency order
-REGRESS = install register load upgrade downgrade targets branches stamp introspection errors session example
+REGRESS = install register load upgrade downgrade targets branches offline stamp introspection errors session example
 # isolation specs (test/specs + test/expected)
 ISOLATION = concurrent_upgrade
 ISOLATION_OPTS = --inputdir=test

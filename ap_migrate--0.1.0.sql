@@ -185,6 +185,20 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pg_catalog.ap_migrate_plan(text)
 	IS 'dry run: the ordered steps an upgrade or downgrade to target would take';
 
+CREATE FUNCTION pg_catalog.ap_migrate_sql(target text DEFAULT 'head')
+RETURNS text
+AS 'MODULE_PATHNAME', 'ap_migrate_sql'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_catalog.ap_migrate_sql(text)
+	IS 'offline mode: the psql script an upgrade or downgrade to target would run, bookkeeping included';
+
+CREATE FUNCTION pg_catalog.ap_migrate_mark(operation text, revision text, checksum text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ap_migrate_mark'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text)
+	IS 'record one step an offline script ran (used by the scripts ap_migrate_sql writes)';
+
 /* Introspection */
 
 CREATE FUNCTION pg_catalog.ap_migrate_current(
@@ -285,6 +299,8 @@ REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_upgrade(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_downgrade(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_stamp(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_plan(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_sql(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_current() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_heads() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_branches() FROM PUBLIC;
@@ -300,6 +316,8 @@ GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_upgrade(text) TO @extowner@ WITH
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_downgrade(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_stamp(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_plan(text) TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_sql(text) TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_current() TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_heads() TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_branches() TO @extowner@ WITH GRANT OPTION;

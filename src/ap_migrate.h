@@ -8,6 +8,7 @@
  *	 funcs.c     SQL-callable surface: argument checks, result building
  *	   |
  *	 execute.c   operations: locking, running steps, bookkeeping
+ *	 offline.c   offline mode: the same operations as a psql script
  *	 register.c  registration: validation of a revision, then storage
  *	   |
  *	 resolve.c   targets and plans over an in-memory graph (pure logic)
@@ -225,5 +226,13 @@ extern void apm_locked(const char *funcname, void (*body) (void *arg),
 					   void *arg);
 extern ApmGraph *apm_load_usable_graph(bool check_state);
 extern char *apm_run(ApmOperation operation, const char *target);
+extern void apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
+							bool allow_nontransactional);
+extern char *apm_mark(ApmOperation operation, const char *revision,
+					  const char *checksum);
+
+/* offline.c */
+extern char *apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
+								const char *target);
 
 #endif							/* AP_MIGRATE_H */

@@ -176,12 +176,14 @@ step_error_callback(void *arg)
 }
 
 /*
- * Refuse the whole call before any step runs if one of its steps cannot
- * run: it has no downgrade, it needs to run outside a transaction block, or
+ * apm_check_steps refuses the whole call before any step runs if one of its
+ * steps cannot run: it has no downgrade, it needs to run outside a
+ * transaction block (unless the caller can do that: offline scripts), or
  * it belongs to a superuser and the caller is not one.
  */
-static void
-check_steps(const ApmGraph *graph, const ApmPlan *plan)
+void
+apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
+				bool allow_nontransactional)
 {
 	bool		caller_is_superuser = superuser();
 	int			i;
@@ -196,7 +198,7 @@ check_steps(const ApmGraph *graph, const ApmPlan *plan)
 					 errmsg("revision \"%s\" has no downgrade and cannot be reverted", node->id),
 					 errdetail("Reverting it is step %d of %d; no step was run.", i + 1, plan->nsteps),
 					 errhint("Downgrade to a revision above it, or use ap_migrate_stamp() to record a manual revert.")));
-		if (!node->transactional)
+		if (!node->transactional && !allow_nontransactional)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("revision \"%s\" is not transactional and cannot be applied inside a transaction",
@@ -475,7 +477,7 @@ run_operation(void *arg)
 		MemoryContext oldcxt;
 		int			i;
 
-		check_steps(graph, plan);
+		apm_check_steps(graph, plan, false);
 		stepcxt = AllocSetContextCreate(CurrentMemoryContext,
 										"ap_migrate step",
 										ALLOCSET_DEFAULT_SIZES);
@@ -514,5 +516,123 @@ apm_run(ApmOperation operation, const char *target)
 	args.callcxt = CurrentMemoryContext;
 	args.result = NULL;
 	apm_locked(funcnames[operation], run_operation, &args);
+	return args.result;
+}
+
+/* what apm_mark hands to mark_body through apm_locked */
+typedef struct MarkArgs
+{
+	ApmOperation operation;
+	const char *revision;
+	const char *checksum;
+	MemoryContext callcxt;
+	char	   *result;
+} MarkArgs;
+
+/* The body of apm_mark, under the operation lock */
+static void
+mark_body(void *arg)
+{
+	MarkArgs   *args = (MarkArgs *) arg;
+	ApmGraph   *graph = apm_load_usable_graph(true);
+	int			v = apm_graph_lookup(graph, args->revision);
+	ApmNode    *node;
+	char	   *stored;
+	List	   *parents = NIL;
+	List	   *self;
+	List	   *current;
+	TimestampTz now = GetCurrentTimestamp();
+	int			j;
+
+	if (v < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("revision \"%s\" does not exist", args->revision)));
+	node = &graph->nodes[v];
+	(void) apm_catalog_fetch_step(node->id, &stored);
+	if (strcmp(stored, args->checksum) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" has changed since the script was generated", node->id),
+				 errhint("Generate the script again with ap_migrate_sql().")));
+
+	if (args->operation == APM_UPGRADE)
+	{
+		if (node->applied)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision \"%s\" is already applied", node->id),
+					 errhint("The script was generated for another state of the database.")));
+		for (j = 0; j < node->nparents + node->ndeps; j++)
+		{
+			int			p = j < node->nparents ? node->parents[j] : node->deps[j - node->nparents];
+
+			if (!graph->nodes[p].applied)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot record the upgrade of revision \"%s\": revision \"%s\" is not applied",
+								node->id, graph->nodes[p].id),
+						 errhint("The script was generated for another state of the database.")));
+		}
+	}
+	else
+	{
+		if (!node->applied)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision \"%s\" is not applied", node->id),
+					 errhint("The script was generated for another state of the database.")));
+		for (j = 0; j < node->nchildren + node->ndependents; j++)
+		{
+			int			c = j < node->nchildren ? node->children[j] :
+				node->dependents[j - node->nchildren];
+
+			if (graph->nodes[c].applied)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot record the downgrade of revision \"%s\": revision \"%s\" is applied",
+								node->id, graph->nodes[c].id),
+						 errhint("The script was generated for another state of the database.")));
+		}
+	}
+
+	for (j = 0; j < node->nparents; j++)
+		parents = lappend(parents, node->parent_ids[j]);
+	self = list_make1(node->id);
+	if (args->operation == APM_UPGRADE)
+	{
+		apm_catalog_mark_applied(node->id, stored);
+		node->applied = true;
+		apm_catalog_log(APM_UPGRADE, node->id, parents, self, now, now, true);
+	}
+	else
+	{
+		apm_catalog_unmark_applied(node->id);
+		node->applied = false;
+		apm_catalog_log(APM_DOWNGRADE, node->id, self, parents, now, now, true);
+	}
+	current = apm_graph_current(graph);
+	if (current != NIL)
+		args->result = MemoryContextStrdup(args->callcxt,
+										   apm_graph_join_ids(graph, current, ", "));
+}
+
+/*
+ * apm_mark records that the upgrade or downgrade of one revision ran
+ * outside ap_migrate (an offline script ran its SQL), after checking that
+ * the revision is still the one the script was made from (checksum) and
+ * that the step fits the applied state.  Returns the current revisions.
+ */
+char *
+apm_mark(ApmOperation operation, const char *revision, const char *checksum)
+{
+	MarkArgs	args;
+
+	args.operation = operation;
+	args.revision = revision;
+	args.checksum = checksum;
+	args.callcxt = CurrentMemoryContext;
+	args.result = NULL;
+	apm_locked("ap_migrate_mark()", mark_body, &args);
 	return args.result;
 }

@@ -36,6 +36,8 @@ PG_FUNCTION_INFO_V1(ap_migrate_upgrade);
 PG_FUNCTION_INFO_V1(ap_migrate_downgrade);
 PG_FUNCTION_INFO_V1(ap_migrate_stamp);
 PG_FUNCTION_INFO_V1(ap_migrate_plan);
+PG_FUNCTION_INFO_V1(ap_migrate_sql);
+PG_FUNCTION_INFO_V1(ap_migrate_mark);
 PG_FUNCTION_INFO_V1(ap_migrate_current);
 PG_FUNCTION_INFO_V1(ap_migrate_heads);
 PG_FUNCTION_INFO_V1(ap_migrate_branches);
@@ -281,6 +283,52 @@ ap_migrate_plan(PG_FUNCTION_ARGS)
 
 	apm_end(false);
 	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_sql(target text DEFAULT 'head') returns the psql script that
+ * does what ap_migrate_plan(target) shows: the steps' SQL with the
+ * bookkeeping (offline.c).  Nothing is locked or changed.
+ */
+Datum
+ap_migrate_sql(PG_FUNCTION_ARGS)
+{
+	char	   *target = text_arg(fcinfo, 0, "target");
+	MemoryContext callcxt = CurrentMemoryContext;
+	ApmGraph   *graph;
+	ApmPlan    *plan;
+	char	   *script;
+
+	apm_begin("ap_migrate_sql()", false);
+	graph = apm_load_usable_graph(true);
+	plan = apm_resolve_plan(graph, target, APM_STAMP);
+	apm_check_steps(graph, plan, true);
+	script = MemoryContextStrdup(callcxt, apm_offline_script(graph, plan, target));
+	apm_end(false);
+	PG_RETURN_TEXT_P(cstring_to_text(script));
+}
+
+/*
+ * ap_migrate_mark(operation text, revision text, checksum text) records
+ * one step an offline script ran; see apm_mark.
+ */
+Datum
+ap_migrate_mark(PG_FUNCTION_ARGS)
+{
+	char	   *operation = text_arg(fcinfo, 0, "operation");
+	char	   *revision = text_arg(fcinfo, 1, "revision");
+	char	   *checksum = text_arg(fcinfo, 2, "checksum");
+	char	   *current;
+
+	if (strcmp(operation, "upgrade") != 0 && strcmp(operation, "downgrade") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("operation must be \"upgrade\" or \"downgrade\", not \"%s\"", operation)));
+	current = apm_mark(strcmp(operation, "upgrade") == 0 ? APM_UPGRADE : APM_DOWNGRADE,
+					   revision, checksum);
+	if (current == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(current));
 }
 
 /*

@@ -1,0 +1,996 @@
+#!/usr/bin/python3
+"""Differential test: ap_migrate against real Alembic 1.8.
+
+Generates random revision graphs (linear, branchy, merges, several bases,
+depends_on across branches, mixes; 1..15 revisions; and invalid graphs:
+dangling parent or dependency, cycle, dependency cycle, self-parent,
+duplicate parent), registers each in ap_migrate in a random registration
+order, feeds the same revisions in the same order to Alembic's RevisionMap,
+and runs a random walk of upgrade / downgrade / stamp operations with random
+targets on both, comparing after every operation:
+
+  * both succeed: the same ordered (operation, revision) steps and the same
+    resulting set of current revisions (Alembic: the version table);
+  * both refuse: Alembic raises, ap_migrate raises with a documented SQLSTATE;
+  * anything else is a mismatch: it is either one of the deliberate
+    differences listed below (counted separately, not a failure), a case
+    where Alembic itself is not deterministic (counted separately), or a
+    failure.
+
+The reference really is Alembic: ScriptDirectory._upgrade_revs /
+_downgrade_revs / _stamp_revs compute the steps (on a ScriptDirectory whose
+revision_map is a RevisionMap over alembic.script.revision.Revision objects
+built in registration order, which is Alembic's map order), and
+runtime.migration.HeadMaintainer.update_to_step turns them into version-table
+rows, with a fake MigrationContext whose version-table statements only
+report one affected row (so only the in-memory head set changes).  The
+command layer's own checks (":" ranges refused by upgrade/downgrade) are
+reproduced.  A failed Alembic command leaves the version table as it was
+(with transactional DDL the whole run is one transaction), as does a failed
+ap_migrate call.
+
+Usage (libpq environment: PGHOST, PGPORT, PGUSER, PGDATABASE):
+
+    /usr/bin/python3 test/alembic_diff.py [--cases N] [--seed S] [--verbose]
+        [--case K] [--with-labels] [--with-stamp-heads]
+        [--with-history-ranges] [--with-pending] [--dbname DB]
+
+Each case draws from its own random stream seeded with "<seed>:<case>", so
+`--seed S --case K --verbose` replays case K alone, comparison by comparison.
+The script re-executes itself with PYTHONHASHSEED=0 so that Alembic's
+set-order dependence is reproducible.  The last line of output is
+"N passed, M failed" (cases); the exit status is 1 when M > 0.
+
+Determinism.  Alembic 1.8 orders steps with RevisionMap._topological_sort,
+which breaks ties by map order (= registration order here).  Two inputs are
+not under the caller's control: the order of a revision's
+_normalized_resolved_dependencies (built from a set of strings, so it
+follows hash order) and the order of the rows of the version table (what the
+database returns).  Every comparison that could depend on them (a revision
+with two or more normalized dependencies, or two or more current heads) is
+also computed with both orders set to registration order and to reverse
+registration order.  When the answers differ, Alembic is not deterministic
+for that comparison: it is counted as "Alembic not deterministic" (not a
+failure), and the summary says how many of those ap_migrate answered like the
+registration-order variant (which is ap_migrate's documented tie-break).
+
+Known deliberate differences (ap_migrate refuses or answers where Alembic
+guesses, crashes or has no such feature).  They are counted separately and
+are not failures:
+
+| class                  | what Alembic does                                   | what ap_migrate does and why |
+|------------------------|-----------------------------------------------------|------------------------------|
+| junk-target            | `+1junk`, `-1.5`, `ab12-1x`: its pattern `re.match`es a prefix, so it runs `+1` / `-1` | 22023: the whole string must match (README, Targets) |
+| relative-several-heads | `-N` with several current heads: warns "downgrade -1 from multiple heads is ambiguous" and walks down from whichever row the version table returns first | 21000: a bare relative target needs one current revision |
+| alembic-crash          | fails with an internal error: bare KeyError (dangling parent or dependency, a version row it cannot find), AssertionError (empty target, `REV+N` past a head, "Can't do an UPDATE because downrevision is ambiguous", ...), TypeError, IndexError | refuses with a documented SQLSTATE (22023, 23503, 42704, ...) |
+| alembic-walked-too-far | RevisionError "Walked too far" / "Relative revision ... didn't produce N migrations" where ap_migrate names the problem | 22023 "goes beyond the heads" / "goes below base" |
+| duplicate-parent       | accepts a down_revision that lists a parent twice   | 42P17 at registration (README, ap_migrate_add) |
+| stamp-relative         | `stamp` resolves its target with get_revisions: no `+N` / `REV+N` / `REV-N` (an unknown revision), and a bare `-N` walks down from the *graph's* heads, ignoring the database | resolves a stamp target like the upgrade or downgrade it records (README, ap_migrate_stamp) |
+| stamp-unlogged-change  | (stamp only) version table rows it leaves behind that another row descends from, e.g. stamping a revision that a current revision depends on | the applied set stays closed under parents and dependencies, the current revisions follow from it |
+| alembic-redundant-rows | an upgrade/downgrade leaves version rows one of which is an ancestor of (or a dependency of) another; the next command refuses that table ("overlaps with other requested revisions") | the current revisions are derived from the applied set and never redundant |
+
+Everything else that differs is a failure and printed as one line with the
+graph (revisions in registration order: `id<parent,parent` `[dep,...]`
+`{label}`), the state before the operation (Alembic's heads = ap_migrate's
+current revisions), the operation and target, and both answers.
+
+After a comparison that is not "equal" the two sides are brought back in
+step by setting Alembic's version table to ap_migrate's current revisions.
+"""
+
+import argparse
+import os
+import random
+import re
+import sys
+import time
+import types
+import warnings
+
+if os.environ.get("PYTHONHASHSEED") != "0":
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+import psycopg2  # noqa: E402
+import psycopg2.extensions  # noqa: E402
+from sqlalchemy import Column, MetaData, String, Table  # noqa: E402
+
+from alembic import util as alembic_util  # noqa: E402
+from alembic.runtime.migration import (  # noqa: E402
+    HeadMaintainer, RevisionStep, StampStep)
+from alembic.script.base import ScriptDirectory  # noqa: E402
+from alembic.script.revision import (  # noqa: E402
+    Revision, RevisionError, RevisionMap, _relative_destination)
+from alembic.util import CommandError  # noqa: E402
+
+DEFAULT_SEED = 20240515
+DEFAULT_CASES = 300
+
+# SQLSTATEs the README documents (Errors table).
+DOCUMENTED_SQLSTATES = {
+    "22004", "22023", "22001", "22P02", "42601", "2D000", "25001", "0A000",
+    "42704", "21000", "23503", "42P17", "42710", "55000", "25000", "25006",
+    "42501",
+}
+
+HEX = "0123456789abcdef"
+
+
+# --------------------------------------------------------------------------
+# graphs
+
+
+class Graph:
+    """A revision graph: ids in registration order, parents, deps, labels."""
+
+    def __init__(self):
+        self.created = []       # creation order (topological for valid graphs)
+        self.order = []         # registration order
+        self.parents = {}
+        self.deps = {}
+        self.labels = {}
+        self.shape = ""
+        self.invalid = None     # kind of invalid graph, or None
+
+    def regidx(self, rev):
+        return self.order.index(rev)
+
+    def sort_reg(self, revs):
+        return sorted(revs, key=self.order.index)
+
+    def describe(self):
+        parts = []
+        for r in self.order:
+            s = r
+            if self.parents[r]:
+                s += "<" + ",".join(self.parents[r])
+            if self.deps[r]:
+                s += "[" + ",".join(self.deps[r]) + "]"
+            if self.labels[r]:
+                s += "{" + ",".join(self.labels[r]) + "}"
+            parts.append(s)
+        return " ".join(parts)
+
+    # graph helpers over parents + deps (registered revisions only)
+    def up_edges(self, r):
+        return [x for x in self.parents[r] + self.deps[r] if x in self.parents]
+
+    def ancestors(self, revs, include_self=True):
+        seen = set()
+        todo = list(revs)
+        while todo:
+            r = todo.pop()
+            if r in seen or r not in self.parents:
+                continue
+            seen.add(r)
+            todo.extend(self.up_edges(r))
+        if not include_self:
+            seen.difference_update(revs)
+        return seen
+
+    def children(self, r):
+        return [c for c in self.order if r in self.parents[c]]
+
+    def normalize_heads(self, heads):
+        """The heads of the applied set generated by heads."""
+        applied = self.ancestors(heads)
+        below = set()
+        for r in applied:
+            below.update(self.ancestors([r], include_self=False))
+        return frozenset(applied - below)
+
+
+def rand_hex(rng, n):
+    return "".join(rng.choice(HEX) for _ in range(n))
+
+
+def gen_ids(rng, n):
+    ids = []
+    while len(ids) < n:
+        if ids and rng.random() < 0.3:
+            src = rng.choice(ids)
+            k = rng.choice([1, 2, 3, 4, 4, 5, 6, 8])
+            new = src[:k] + rand_hex(rng, 12 - k)
+        else:
+            new = rand_hex(rng, 12)
+        if new not in ids:
+            ids.append(new)
+    return ids
+
+
+SHAPES = ["linear", "branchy", "merges", "multibase", "depends", "mixed"]
+INVALID_KINDS = ["dangling_parent", "dangling_dep", "cycle", "dep_cycle",
+                 "self_parent", "duplicate_parent"]
+
+
+def gen_graph(rng, with_labels):
+    g = Graph()
+    g.shape = rng.choice(SHAPES)
+    n = rng.randint(1, 15)
+    ids = gen_ids(rng, n)
+    p_branch = {"linear": 0.0, "branchy": 0.5, "merges": 0.4,
+                "multibase": 0.4, "depends": 0.4, "mixed": 0.4}[g.shape]
+    p_merge = {"merges": 0.35, "mixed": 0.2}.get(g.shape, 0.0)
+    p_base = {"multibase": 0.25, "depends": 0.2, "mixed": 0.12}.get(g.shape, 0.0)
+    p_dep = {"depends": 0.4, "mixed": 0.2}.get(g.shape, 0.0)
+    for i, r in enumerate(ids):
+        existing = ids[:i]
+        parents = ()
+        if existing and rng.random() >= p_base:
+            heads = [x for x in existing
+                     if not any(x in g.parents[c] for c in existing)]
+            if len(heads) >= 2 and rng.random() < p_merge:
+                parents = tuple(rng.sample(heads, rng.choice([2, 2, 3]) if len(heads) >= 3 else 2))
+            elif existing and p_merge and rng.random() < 0.05 and len(existing) >= 2:
+                # a merge of a revision and one of its ancestors
+                parents = tuple(rng.sample(existing, 2))
+            elif rng.random() < p_branch:
+                parents = (rng.choice(existing),)
+            else:
+                parents = (existing[-1],)
+        deps = ()
+        if existing and rng.random() < p_dep:
+            deps = tuple(rng.sample(existing, min(len(existing), rng.choice([1, 1, 2, 3]))))
+        g.parents[r] = parents
+        g.deps[r] = deps
+        g.labels[r] = ()
+        g.created.append(r)
+    if with_labels:
+        used = 0
+        for r in ids:
+            if rng.random() < 0.2 and used < 4:
+                g.labels[r] = ("lbl" + "abcd"[used],)
+                used += 1
+
+    # registration order
+    u = rng.random()
+    if u < 0.5:
+        g.order = list(ids)
+    elif u < 0.75:
+        g.order = list(ids)
+        rng.shuffle(g.order)
+    else:
+        # a random topological order
+        g.order = []
+        left = list(ids)
+        while left:
+            ready = [r for r in left if all(p not in left for p in g.parents[r] + g.deps[r])]
+            pick = rng.choice(ready)
+            g.order.append(pick)
+            left.remove(pick)
+    return g
+
+
+def make_invalid(rng, g):
+    kinds = list(INVALID_KINDS)
+    rng.shuffle(kinds)
+    for kind in kinds:
+        revs = g.created
+        if kind == "dangling_parent":
+            r = rng.choice(revs)
+            ghost = rand_hex(rng, 12)
+            g.parents[r] = g.parents[r] + (ghost,) if rng.random() < 0.5 and g.parents[r] else (ghost,)
+        elif kind == "dangling_dep":
+            r = rng.choice(revs)
+            g.deps[r] = g.deps[r] + (rand_hex(rng, 12),)
+        elif kind == "cycle":
+            pairs = [(a, b) for b in revs for a in _parent_ancestors(g, b) if a != b]
+            if not pairs:
+                continue
+            a, b = rng.choice(pairs)
+            g.parents[a] = g.parents[a] + (b,)
+        elif kind == "dep_cycle":
+            pairs = [(a, b) for b in revs for a in _parent_ancestors(g, b) if a != b]
+            if not pairs:
+                continue
+            a, b = rng.choice(pairs)
+            g.deps[a] = g.deps[a] + (b,)
+        elif kind == "self_parent":
+            r = rng.choice(revs)
+            g.parents[r] = g.parents[r] + (r,)
+        elif kind == "duplicate_parent":
+            cands = [r for r in revs if g.parents[r]]
+            if not cands:
+                continue
+            r = rng.choice(cands)
+            g.parents[r] = g.parents[r] + (g.parents[r][0],)
+        g.invalid = kind
+        return g
+    return g
+
+
+def _parent_ancestors(g, r):
+    seen = set()
+    todo = list(g.parents[r])
+    while todo:
+        x = todo.pop()
+        if x in seen or x not in g.parents:
+            continue
+        seen.add(x)
+        todo.extend(g.parents[x])
+    return sorted(seen)
+
+
+# --------------------------------------------------------------------------
+# Alembic
+
+
+def _upgrade():
+    pass
+
+
+def _downgrade():
+    pass
+
+
+_upgrade.__name__ = "upgrade"
+_downgrade.__name__ = "downgrade"
+
+
+class _Script(Revision):
+    """A Revision with what RevisionStep reads from a Script."""
+
+    def __init__(self, rev, down, deps, labels):
+        super().__init__(rev, down, dependencies=deps, branch_labels=labels)
+        self.module = types.SimpleNamespace(upgrade=_upgrade, downgrade=_downgrade)
+        self.doc = ""
+
+
+class _FakeImpl:
+    def _exec(self, construct, *args, **kw):
+        # the version table's INSERT / UPDATE / DELETE: one row, always
+        return types.SimpleNamespace(rowcount=1)
+
+
+class _FakeContext:
+    """Just what HeadMaintainer needs of a MigrationContext."""
+    as_sql = False
+    version_table = "alembic_version"
+    dialect = types.SimpleNamespace(supports_sane_rowcount=True)
+    impl = _FakeImpl()
+    _version = Table("alembic_version", MetaData(),
+                     Column("version_num", String(32), nullable=False))
+
+
+_FAKE_CONTEXT = _FakeContext()
+
+
+class Answer:
+    """Outcome of one operation on one side."""
+
+    def __init__(self, ok, steps=(), heads=frozenset(), error=None, code=None,
+                 warnings_=(), internal=False):
+        self.ok = ok
+        self.steps = tuple(steps)
+        self.heads = frozenset(heads)
+        self.error = error
+        self.code = code
+        self.warnings = tuple(warnings_)
+        self.internal = internal
+
+    def key(self):
+        if self.ok:
+            return ("ok", self.steps, self.heads)
+        return ("err", self.code)
+
+    def show(self, g):
+        if self.ok:
+            steps = " ".join("%s:%s" % (op[0], r) if r else op for op, r in self.steps) or "(no steps)"
+            heads = ",".join(g.sort_reg(self.heads)) if g else ",".join(sorted(self.heads))
+            s = "ok steps=[%s] heads={%s}" % (steps, heads)
+            if self.warnings:
+                s += " warning=%r" % (self.warnings[0],)
+            return s
+        return "error %s: %s" % (self.code, self.error)
+
+
+def _exc_text(e):
+    text = str(e).strip().splitlines()
+    return text[0] if text else ""
+
+
+class AlembicModel:
+    def __init__(self, g):
+        self.g = g
+        self.map_error = None
+        self.multi_dep = []
+        try:
+            revs = [_Script(r, g.parents[r] or None, g.deps[r] or None,
+                            g.labels[r] or None) for r in g.order]
+            self.rmap = RevisionMap(lambda: revs)
+            self.sd = ScriptDirectory.__new__(ScriptDirectory)
+            self.sd.revision_map = self.rmap
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.rmap._revision_map
+            self.revs = revs
+            self.orig_deps = {r.revision: r._normalized_resolved_dependencies for r in revs}
+            self.multi_dep = [r for r in revs if len(r._normalized_resolved_dependencies) >= 2]
+        except Exception as e:      # noqa: BLE001 - any error is the answer
+            self.map_error = e
+
+    def _error_answer(self, e):
+        if isinstance(e, (CommandError, RevisionError)):
+            return Answer(False, error=_exc_text(e), code=type(e).__name__)
+        return Answer(False, error="%s: %s" % (type(e).__name__, _exc_text(e)),
+                      code="internal:" + type(e).__name__, internal=True)
+
+    def run(self, op, target, heads, variant=0):
+        """Run op(target) on the version table holding heads.  variant 0:
+        Alembic as is (hash order, rows in registration order); 1: dependency
+        tuples and rows in registration order; 2: both reversed."""
+        g = self.g
+        if self.map_error is not None:
+            return self._error_answer(self.map_error)
+        rows = g.sort_reg(heads)
+        if variant == 2:
+            rows.reverse()
+        if variant:
+            for r in self.multi_dep:
+                deps = sorted(self.orig_deps[r.revision], key=g.regidx)
+                if variant == 2:
+                    deps.reverse()
+                r._normalized_resolved_dependencies = tuple(deps)
+        rows = tuple(rows)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    if op in ("upgrade", "downgrade") and ":" in target:
+                        raise CommandError("Range revision not allowed")
+                    if op == "upgrade":
+                        steps = self.sd._upgrade_revs(target, rows)
+                    elif op == "downgrade":
+                        steps = self.sd._downgrade_revs(target, rows)
+                    elif op == "stamp":
+                        steps = self.sd._stamp_revs(alembic_util.to_tuple([target]), rows)
+                    else:
+                        raise ValueError(op)
+                    hm = HeadMaintainer(_FAKE_CONTEXT, rows)
+                    out = []
+                    for step in steps:
+                        hm.update_to_step(step)
+                        if isinstance(step, RevisionStep):
+                            out.append(("upgrade" if step.is_upgrade else "downgrade",
+                                        step.revision.revision))
+                        else:
+                            assert isinstance(step, StampStep)
+                            out.append(("stamp", None))
+                    new_heads = frozenset(hm.heads)
+                except Exception as e:  # noqa: BLE001
+                    return self._error_answer(e)
+            if op == "stamp":
+                # ap_migrate logs one stamp row when the state changes
+                out = [("stamp", None)] if new_heads != frozenset(rows) else []
+            return Answer(True, out, new_heads,
+                          warnings_=[str(w.message) for w in caught])
+        finally:
+            if variant:
+                for r in self.multi_dep:
+                    r._normalized_resolved_dependencies = self.orig_deps[r.revision]
+
+    def history(self, rev_range):
+        """alembic history -r rev_range: revision ids, newest first."""
+        if self.map_error is not None:
+            return self._error_answer(self.map_error)
+        try:
+            if ":" not in rev_range:
+                raise CommandError("History range requires [start]:[end], [start]:, or :[end]")
+            base, head = rev_range.strip().split(":")
+            revs = [s.revision for s in self.sd.walk_revisions(base=base or "base",
+                                                               head=head or "heads")]
+            return Answer(True, [("history", r) for r in revs])
+        except Exception as e:  # noqa: BLE001
+            return self._error_answer(e)
+
+
+# --------------------------------------------------------------------------
+# ap_migrate
+
+
+class ApMigrate:
+    def __init__(self, dbname):
+        self.conn = self._connect(dbname)
+        self.conn.set_session(autocommit=True)
+        self.cur = self.conn.cursor()
+        self.cur.execute("SET client_min_messages = warning")
+        self.last_history = 0
+        self.has_history_range = False
+
+    @staticmethod
+    def _connect(dbname):
+        try:
+            return psycopg2.connect(dbname=dbname)
+        except psycopg2.OperationalError as e:
+            if "does not exist" not in str(e):
+                raise
+        admin = psycopg2.connect(dbname="postgres")
+        admin.set_session(autocommit=True)
+        admin.cursor().execute("CREATE DATABASE %s" % psycopg2.extensions.quote_ident(dbname, admin))
+        admin.close()
+        return psycopg2.connect(dbname=dbname)
+
+    def reset(self):
+        self.cur.execute("DROP EXTENSION IF EXISTS ap_migrate; CREATE EXTENSION ap_migrate")
+        self.last_history = 0
+        self.cur.execute("SELECT to_regprocedure('pg_catalog.ap_migrate_history(text)') IS NOT NULL")
+        self.has_history_range = self.cur.fetchone()[0]
+
+    def add(self, g, r):
+        try:
+            self.cur.execute(
+                "SELECT ap_migrate_add(%s, %s::text[], '', '', %s, %s::text[], %s::text[])",
+                (r, list(g.parents[r]), "rev " + r, list(g.labels[r]), list(g.deps[r])))
+            return None
+        except psycopg2.Error as e:
+            return (e.pgcode, _pg_text(e))
+
+    def current(self):
+        self.cur.execute("SELECT revision FROM ap_migrate_current()")
+        return frozenset(x for (x,) in self.cur.fetchall())
+
+    def run(self, op, target):
+        try:
+            self.cur.execute("SELECT ap_migrate_%s(%%s)" % op, (target,))
+            ret = self.cur.fetchone()[0]
+        except psycopg2.Error as e:
+            return Answer(False, error=_pg_text(e), code=e.pgcode), None
+        self.cur.execute(
+            "SELECT (SELECT coalesce(json_agg(json_build_array(id, operation, revision) ORDER BY id), '[]')"
+            "          FROM ap_migrate.history WHERE id > %s),"
+            "       (SELECT coalesce(array_agg(revision), '{}') FROM ap_migrate_current())",
+            (self.last_history,))
+        hist, cur = self.cur.fetchone()
+        if hist:
+            self.last_history = hist[-1][0]
+        steps = [(h[1], h[2]) for h in hist]
+        return Answer(True, steps, cur), ret
+
+    def plan(self, target):
+        try:
+            self.cur.execute("SELECT operation, revision FROM ap_migrate_plan(%s) ORDER BY step", (target,))
+            return [tuple(x) for x in self.cur.fetchall()]
+        except psycopg2.Error:
+            return None
+
+    def history(self, rev_range):
+        try:
+            self.cur.execute("SELECT revision FROM ap_migrate_history(%s)", (rev_range,))
+            return Answer(True, [("history", r) for (r,) in self.cur.fetchall()])
+        except psycopg2.Error as e:
+            return Answer(False, error=_pg_text(e), code=e.pgcode)
+
+    def stamp_to(self, g, heads):
+        """Make the applied set the one generated by heads (base, then each)."""
+        self.run("stamp", "base")
+        for h in g.sort_reg(heads):
+            self.run("stamp", h)
+
+
+def _pg_text(e):
+    text = (e.pgerror or str(e)).strip().splitlines()
+    return text[0].replace("ERROR:  ", "") if text else ""
+
+
+# --------------------------------------------------------------------------
+# targets
+
+
+def unique_prefix_len(g, r):
+    for n in range(1, 13):
+        if sum(1 for x in g.parents if x.startswith(r[:n])) == 1:
+            return n
+    return 12
+
+
+def gen_target(rng, g, op, heads, opts):
+    applied = g.ancestors(heads)
+    revs = list(g.order)
+    pool_applied = [r for r in revs if r in applied]
+    pool_pending = [r for r in revs if r not in applied]
+
+    def some_rev():
+        if op == "downgrade" and pool_applied and rng.random() < 0.75:
+            return rng.choice(pool_applied)
+        if op == "upgrade" and pool_pending and rng.random() < 0.75:
+            return rng.choice(pool_pending)
+        return rng.choice(revs)
+
+    def some_ref():
+        u = rng.random()
+        if u < 0.15:
+            return "head"
+        if u < 0.25:
+            return "base"
+        r = some_rev()
+        if u < 0.45:
+            n = unique_prefix_len(g, r)
+            return r[:rng.randint(max(n, 4), 12)] if n < 12 else r
+        return r
+
+    kinds = [("head", 8), ("heads", 5), ("base", 6), ("id", 22), ("prefix", 8),
+             ("short_prefix", 2), ("ambiguous_prefix", 3), ("plus", 7),
+             ("minus", 7), ("rev_plus", 6), ("rev_minus", 6), ("unknown", 3),
+             ("malformed", 5)]
+    if opts.with_labels and any(g.labels.values()):
+        kinds.append(("label", 12))
+    total = sum(w for _, w in kinds)
+    x = rng.uniform(0, total)
+    for kind, w in kinds:
+        x -= w
+        if x <= 0:
+            break
+    n = rng.choice([1, 1, 1, 2, 2, 3])
+    if kind in ("head", "heads", "base"):
+        return kind
+    if kind == "id":
+        return some_rev()
+    if kind == "prefix":
+        r = some_rev()
+        m = unique_prefix_len(g, r)
+        return r[:rng.randint(max(m, 4), 11)] if m < 12 else r
+    if kind == "short_prefix":
+        r = some_rev()
+        m = unique_prefix_len(g, r)
+        return r[:rng.randint(m, 3)] if m <= 3 else r[:m]
+    if kind == "ambiguous_prefix":
+        pairs = [(a, b) for a in revs for b in revs if a < b and a[0] == b[0]]
+        if not pairs:
+            return some_rev()[:rng.randint(1, 4)]
+        a, b = rng.choice(pairs)
+        common = 0
+        while a[common] == b[common]:
+            common += 1
+        return a[:rng.randint(1, common)]
+    if kind == "plus":
+        return "+%d" % n
+    if kind == "minus":
+        return "-%d" % n
+    if kind == "rev_plus":
+        return "%s+%d" % (some_ref(), n)
+    if kind == "rev_minus":
+        return "%s-%d" % (some_ref(), n)
+    if kind == "unknown":
+        u = rng.random()
+        if u < 0.5:
+            while True:
+                r = rand_hex(rng, 12)
+                if r not in g.parents:
+                    return r
+        while True:
+            r = rand_hex(rng, rng.randint(4, 6))
+            if not any(x.startswith(r) for x in g.parents):
+                return r
+    if kind == "label":
+        labels = [lb for r in revs for lb in g.labels[r]]
+        lb = rng.choice(labels)
+        return rng.choice([lb, lb + "@head", lb + "@base", lb + "@+%d" % n, lb + "@-%d" % n,
+                           "%s@%s" % (lb, some_rev())])
+    # malformed
+    r = some_rev()
+    return rng.choice([
+        "+1junk", "-1.5", "head ", " head", "heads ", "", "-0", "+0", "HEAD",
+        "current", "base:head", "%s:head" % r[:6], r + " ", r.upper(),
+        "%s+1x" % r[:6], "%s--1" % r[:6], "%s+-1" % r[:6], "1-", "+", "-",
+        "head-1junk", "@head", "heads+1", "heads-1", "%s@head" % r[:6],
+    ])
+
+
+def is_junk_relative(target):
+    """Alembic's relative pattern matches a prefix of target, not all of it."""
+    m = _relative_destination.match(target)
+    return bool(m) and m.end() != len(target)
+
+
+# --------------------------------------------------------------------------
+# comparison
+
+
+class Stats:
+    def __init__(self):
+        self.cases = 0
+        self.failed_cases = 0
+        self.comparisons = 0
+        self.equal = 0
+        self.both_refused = 0
+        self.deliberate = {}
+        self.nondet = 0
+        self.nondet_regorder = 0
+        self.failed = 0
+        self.fail_classes = {}
+        self.skipped = 0
+
+
+def classify(g, op, target, alem, ap, variants_differ, before):
+    """Returns (category, class).  category: equal, both_refused,
+    deliberate, nondeterministic, failed."""
+    if ap.ok is False and (ap.code not in DOCUMENTED_SQLSTATES):
+        return "failed", "ap-undocumented-sqlstate-%s" % ap.code
+    if alem.ok and ap.ok:
+        if alem.steps == ap.steps and alem.heads == ap.heads:
+            return "equal", None
+    if not alem.ok and not ap.ok:
+        if alem.internal:
+            return "deliberate", "alembic-crash"
+        return "both_refused", None
+    if variants_differ:
+        return "nondeterministic", None
+
+    rel = target.lstrip("+-")
+    bare_relative = re.fullmatch(r"[+-]\d+", target) is not None
+    if alem.ok and not ap.ok:
+        if ap.code == "22023" and (is_junk_relative(target) or target != target.strip()):
+            return "deliberate", "junk-target"
+        if any("multiple heads is ambiguous" in w for w in alem.warnings) and ap.code == "21000":
+            return "deliberate", "relative-several-heads"
+        if op == "stamp" and ap.code == "22023" and bare_relative and target.startswith("-") and not before:
+            return "deliberate", "stamp-relative"
+        return "failed", "alembic-ok/ap-refuses %s %s %s" % (op, target_kind(target, g), ap.code)
+    if not alem.ok and ap.ok:
+        if alem.internal:
+            return "failed", "alembic-crash/ap-ok %s %s %s" % (op, target_kind(target, g), alem.code)
+        if alem.error in ("Walked too far",) or "didn't produce" in (alem.error or ""):
+            return "failed", "alembic-refuses(walk)/ap-ok %s %s" % (op, target_kind(target, g))
+        if op == "stamp" and ("+" in target or "-" in target[1:] or target.startswith("-")):
+            return "deliberate", "stamp-relative"
+        return "failed", "alembic-refuses/ap-ok %s %s: %s" % (op, target_kind(target, g), _short_err(alem.error))
+    # both ok, different
+    if alem.steps == ap.steps:
+        norm = g.normalize_heads(alem.heads)
+        if norm == ap.heads and norm != alem.heads:
+            return "deliberate", "stamp-unlogged-change" if op == "stamp" else "alembic-redundant-rows"
+        return "failed", "heads-differ %s %s" % (op, target_kind(target, g))
+    if sorted(alem.steps, key=str) == sorted(ap.steps, key=str):
+        return "failed", "step-order %s %s" % (op, target_kind(target, g))
+    return "failed", "steps-differ %s %s" % (op, target_kind(target, g))
+
+
+def _short_err(msg):
+    msg = msg or ""
+    msg = re.sub(r"[0-9a-f]{12}", "<id>", msg)
+    msg = re.sub(r"'[^']*'", "'…'", msg)
+    return msg[:60]
+
+
+def target_kind(target, g):
+    if target in ("head", "heads", "base"):
+        return target
+    if re.fullmatch(r"[+-]\d+", target):
+        return "bare" + target[0] + "N"
+    m = re.fullmatch(r"(.+?)([+-])\d+", target)
+    if m and "@" not in target:
+        ref = m.group(1)
+        what = ref if ref in ("head", "base") else "REV"
+        return what + m.group(2) + "N"
+    if "@" in target:
+        return "label-target"
+    if target in g.parents:
+        return "id"
+    if re.fullmatch(r"[0-9a-f]+", target):
+        return "prefix"
+    return "other"
+
+
+def sync(alem_heads_holder, ap):
+    return ap.current()
+
+
+def run_case(case_no, opts, ap, stats, out):
+    rng = random.Random("%d:%d" % (opts.seed, case_no))
+    g = gen_graph(rng, opts.with_labels)
+    if rng.random() < 0.12 and len(g.created) >= 2:
+        make_invalid(rng, g)
+    ap.reset()
+    reg_errors = []
+    for r in g.order:
+        err = ap.add(g, r)
+        if err:
+            reg_errors.append((r, err))
+    model = AlembicModel(g)
+    failures = []
+    verbose = opts.verbose
+
+    def emit(line):
+        out.append(line)
+
+    if verbose:
+        emit("case %d: shape=%s%s graph: %s" % (case_no, g.shape,
+                                              " invalid=%s" % g.invalid if g.invalid else "", g.describe()))
+        for r, e in reg_errors:
+            emit("  register %s refused: %s %s" % (r, e[0], e[1]))
+
+    # -- registration: an invalid graph
+    if reg_errors:
+        stats.comparisons += 1
+        bad = [e for _, e in reg_errors if e[0] not in DOCUMENTED_SQLSTATES]
+        if bad:
+            stats.failed += 1
+            cls = "ap-undocumented-sqlstate-at-registration"
+            line = "FAIL case=%d class=%r graph=[%s] registration refused: %s" % (
+                case_no, cls, g.describe(), "; ".join("%s: %s %s" % (r, e[0], e[1]) for r, e in bad))
+            failures.append(line)
+            stats.fail_classes.setdefault(cls, [0, None])
+            stats.fail_classes[cls][0] += 1
+            _keep_example(stats, cls, g, line)
+            emit(line)
+        elif model.map_error is not None:
+            if isinstance(model.map_error, (CommandError, RevisionError)):
+                stats.both_refused += 1
+            else:
+                stats.deliberate["alembic-crash"] = stats.deliberate.get("alembic-crash", 0) + 1
+        elif g.invalid == "duplicate_parent" and all(e[0] == "42P17" for _, e in reg_errors):
+            stats.deliberate["duplicate-parent"] = stats.deliberate.get("duplicate-parent", 0) + 1
+        else:
+            stats.failed += 1
+            cls = "ap-refuses-registration %s" % ",".join(sorted({e[0] for _, e in reg_errors}))
+            stats.fail_classes.setdefault(cls, [0, None])
+            stats.fail_classes[cls][0] += 1
+            line = "FAIL case=%d class=%r graph=[%s] registration refused: %s; alembic: %s" % (
+                case_no, cls, g.describe(), "; ".join("%s: %s %s" % (r, e[0], e[1]) for r, e in reg_errors),
+                "map ok" if model.map_error is None else _exc_text(model.map_error))
+            failures.append(line)
+            _keep_example(stats, cls, g, line)
+            emit(line)
+        if verbose:
+            emit("  registration: alembic %s" % ("map ok" if model.map_error is None
+                                                 else "%s: %s" % (type(model.map_error).__name__, _exc_text(model.map_error))))
+        # the cycle-closing revision is not registered: ap_migrate's graph is
+        # not Alembic's graph any more, so stop here
+        stats.cases += 1
+        if failures:
+            stats.failed_cases += 1
+        return
+
+    heads = frozenset()     # Alembic's version table == ap_migrate's current
+    nops = rng.randint(4, 12) if model.map_error is None else rng.randint(2, 4)
+    for step_no in range(nops):
+        op = rng.choices(["upgrade", "downgrade", "stamp"], [45, 35, 20])[0]
+        target = gen_target(rng, g, op, heads, opts)
+        if op == "stamp" and target == "heads" and not opts.with_stamp_heads:
+            target = "head"
+        if op == "stamp" and "@" in target and not opts.with_labels:
+            target = "head"
+        before = heads
+        alem = model.run(op, target, heads)
+        variants_differ = False
+        if model.map_error is None and (model.multi_dep or len(heads) >= 2):
+            v1 = model.run(op, target, heads, variant=1)
+            v2 = model.run(op, target, heads, variant=2)
+            variants_differ = not (alem.key() == v1.key() == v2.key())
+        plan = ap.plan(target) if op in ("upgrade", "downgrade") else None
+        apa, ret = ap.run(op, target)
+        stats.comparisons += 1
+        category, cls = classify(g, op, target, alem, apa, variants_differ, before)
+        # ap_migrate's own consistency: return value, plan, stamp log
+        if apa.ok:
+            expect_ret = ", ".join(g.sort_reg(apa.heads)) if apa.heads else None
+            if ret != expect_ret:
+                category, cls = "failed", "ap-return-value-differs-from-current"
+            elif op == "stamp" and len(apa.steps) != (1 if apa.heads != before else 0):
+                category, cls = "failed", "ap-stamp-log-row"
+            elif plan is not None and apa.steps and plan and plan[0][0] == op and plan != list(apa.steps):
+                category, cls = "failed", "ap-plan-differs-from-run %s" % op
+        if category == "nondeterministic":
+            stats.nondet += 1
+            if apa.key() == v1.key():
+                stats.nondet_regorder += 1
+        elif category == "equal":
+            stats.equal += 1
+        elif category == "both_refused":
+            stats.both_refused += 1
+        elif category == "deliberate":
+            stats.deliberate[cls] = stats.deliberate.get(cls, 0) + 1
+        else:
+            stats.failed += 1
+        line = "case=%d step=%d class=%r graph=[%s] state={%s} %s(%r) alembic: %s | ap_migrate: %s" % (
+            case_no, step_no, cls or category, g.describe(), ",".join(g.sort_reg(before)), op, target,
+            alem.show(g), apa.show(g))
+        if category == "failed":
+            failures.append(line)
+            stats.fail_classes.setdefault(cls, [0, None])
+            stats.fail_classes[cls][0] += 1
+            _keep_example(stats, cls, g, "FAIL " + line)
+            emit("FAIL " + line)
+        elif verbose:
+            emit("  %-16s %s(%r) state={%s} alembic: %s | ap_migrate: %s%s" % (
+                category if category != "deliberate" else "deliberate:" + cls, op, target,
+                ",".join(g.sort_reg(before)), alem.show(g), apa.show(g),
+                (" | reg-order variant: %s" % v1.show(g)) if variants_differ else ""))
+        # next state: ap_migrate's
+        if apa.ok:
+            heads = apa.heads
+        if category != "equal":
+            heads = ap.current()
+
+    # history ranges (pending feature)
+    if opts.with_history_ranges and model.map_error is None:
+        for _ in range(2):
+            a = rng.choice(["", "base"] + list(g.order))
+            b = rng.choice(["", "heads", "head"] + list(g.order))
+            rr = "%s:%s" % (a, b)
+            alem = model.history(rr)
+            if not ap.has_history_range:
+                stats.skipped += 1
+                continue
+            apa = ap.history(rr)
+            stats.comparisons += 1
+            if alem.key() == apa.key() or (not alem.ok and not apa.ok):
+                stats.equal += 1
+            else:
+                stats.failed += 1
+                cls = "history-range"
+                line = "case=%d class=%r graph=[%s] history(%r) alembic: %s | ap_migrate: %s" % (
+                    case_no, cls, g.describe(), rr, alem.show(g), apa.show(g))
+                failures.append(line)
+                stats.fail_classes.setdefault(cls, [0, None])
+                stats.fail_classes[cls][0] += 1
+                _keep_example(stats, cls, g, "FAIL " + line)
+                emit("FAIL " + line)
+
+    stats.cases += 1
+    if failures:
+        stats.failed_cases += 1
+
+
+def _keep_example(stats, cls, g, line):
+    entry = stats.fail_classes[cls]
+    size = len(g.order)
+    if entry[1] is None or size < entry[1][0] or (size == entry[1][0] and len(line) < len(entry[1][1])):
+        entry[1] = (size, line)
+
+
+def main():
+    ap_ = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap_.add_argument("--cases", type=int, default=DEFAULT_CASES)
+    ap_.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap_.add_argument("--case", type=int, default=None, help="run only this case (with --seed)")
+    ap_.add_argument("--verbose", "-v", action="store_true")
+    ap_.add_argument("--dbname", default=os.environ.get("PGDATABASE", "alembic_diff"))
+    ap_.add_argument("--with-labels", action="store_true",
+                     help="branch labels in the graphs and label targets (label@head, ...)")
+    ap_.add_argument("--with-stamp-heads", action="store_true",
+                     help="stamp('heads'): several heads at once")
+    ap_.add_argument("--with-history-ranges", action="store_true",
+                     help="compare ap_migrate_history(range) with alembic history -r")
+    ap_.add_argument("--with-pending", action="store_true",
+                     help="all of --with-labels --with-stamp-heads --with-history-ranges")
+    ap_.add_argument("--examples", action="store_true",
+                     help="print one smallest example per failure class at the end")
+    opts = ap_.parse_args()
+    if opts.with_pending:
+        opts.with_labels = opts.with_stamp_heads = opts.with_history_ranges = True
+
+    ap = ApMigrate(opts.dbname)
+    stats = Stats()
+    started = time.time()
+    cases = [opts.case] if opts.case is not None else range(opts.cases)
+    for k in cases:
+        out = []
+        run_case(k, opts, ap, stats, out)
+        for line in out:
+            print(line, flush=True)
+    ap.cur.execute("DROP EXTENSION IF EXISTS ap_migrate")
+    elapsed = time.time() - started
+
+    if opts.examples and stats.fail_classes:
+        print("failure classes (count, smallest example):")
+        for cls, (count, ex) in sorted(stats.fail_classes.items(), key=lambda kv: -kv[1][0]):
+            print("  %5d  %s" % (count, cls))
+            print("         %s" % ex[1])
+    if stats.deliberate:
+        print("deliberate differences: " + ", ".join(
+            "%s %d" % (k, v) for k, v in sorted(stats.deliberate.items())))
+    ndel = sum(stats.deliberate.values())
+    print("alembic_diff: seed %d, %d cases, %d comparisons: %d equal, %d both refused, "
+          "%d deliberate differences, %d Alembic not deterministic (%d as registration order), "
+          "%d failed%s (%.1fs)" % (
+              opts.seed, stats.cases, stats.comparisons, stats.equal, stats.both_refused, ndel,
+              stats.nondet, stats.nondet_regorder, stats.failed,
+              (", %d skipped" % stats.skipped) if stats.skipped else "", elapsed))
+    print("%d passed, %d failed" % (stats.cases - stats.failed_cases, stats.failed_cases))
+    return 1 if stats.failed_cases else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
