@@ -233,6 +233,7 @@ COMMENT ON FUNCTION pg_catalog.ap_migrate_branches()
 	IS 'branch points: revisions with more than one child';
 
 CREATE FUNCTION pg_catalog.ap_migrate_history(
+	range text DEFAULT NULL,
 	OUT revision text,
 	OUT down_revision text[],
 	OUT message text,
@@ -244,8 +245,8 @@ CREATE FUNCTION pg_catalog.ap_migrate_history(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'ap_migrate_history'
 LANGUAGE C STABLE PARALLEL UNSAFE;
-COMMENT ON FUNCTION pg_catalog.ap_migrate_history()
-	IS 'every revision, newest first, as alembic history lists them';
+COMMENT ON FUNCTION pg_catalog.ap_migrate_history(text)
+	IS 'revisions newest first, as alembic history lists them; range is alembic''s start:end';
 
 CREATE FUNCTION pg_catalog.ap_migrate_show(
 	rev text,
@@ -304,7 +305,7 @@ REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_current() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_heads() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_branches() FROM PUBLIC;
-REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_history() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_history(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_show(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_validate() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_check() FROM PUBLIC;
@@ -321,7 +322,7 @@ GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text) TO @extow
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_current() TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_heads() TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_branches() TO @extowner@ WITH GRANT OPTION;
-GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_history() TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_history(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_show(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_validate() TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_check() TO @extowner@ WITH GRANT OPTION;

@@ -108,6 +108,17 @@ SELECT ap_migrate_stamp('heads');
 SELECT revision FROM ap_migrate_current() ORDER BY revision;
 SELECT br_steps();
 
+-- history ranges, as alembic history -r start:end
+SELECT string_agg(revision, ' ') AS billing_and_up FROM ap_migrate_history('billing:');
+SELECT string_agg(revision, ' ') AS up_to_c2 FROM ap_migrate_history(':c2c2');
+SELECT string_agg(revision, ' ') AS b2_to_head FROM ap_migrate_history('b2b2:f1f1');
+SELECT ap_migrate_stamp('b1b1b1b1b1b1');
+SELECT string_agg(revision, ' ') AS from_current FROM ap_migrate_history('current:');
+SELECT revision FROM ap_migrate_history('c1c1:c2c2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT revision FROM ap_migrate_history('c1c1');
+\echo :LAST_ERROR_SQLSTATE
+
 DROP EXTENSION ap_migrate;
 DROP FUNCTION br_add(text, text[], text, text[]);
 DROP FUNCTION br_steps();

@@ -158,6 +158,7 @@ extern bool *apm_graph_ancestors(const ApmGraph *graph, List *from,
 extern bool *apm_graph_descendants(const ApmGraph *graph, List *from);
 extern bool *apm_graph_ancestors_by_parents(const ApmGraph *graph, int node);
 extern bool *apm_graph_lineage(const ApmGraph *graph, int node);
+extern bool *apm_graph_descendants_by_parents(const ApmGraph *graph, List *from);
 extern int *apm_graph_order(const ApmGraph *graph, const bool *member,
 							bool reverse, int *count);
 extern int *apm_graph_walk_order(const ApmGraph *graph, const bool *member,
@@ -172,6 +173,8 @@ extern List *apm_resolve_target(const ApmGraph *graph, const char *target,
 								ApmOperation operation);
 extern ApmPlan *apm_resolve_plan(const ApmGraph *graph, const char *target,
 								 ApmOperation operation);
+extern bool *apm_resolve_range(const ApmGraph *graph, const char *range,
+							   List **top);
 
 /* validate.c */
 extern List *apm_validate(const ApmGraph *graph);

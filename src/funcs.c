@@ -448,8 +448,10 @@ ap_migrate_branches(PG_FUNCTION_ARGS)
 }
 
 /*
- * ap_migrate_history() lists every revision newest first, in the order of
- * alembic history: its walk down from the heads, children before parents.
+ * ap_migrate_history(range text DEFAULT NULL) lists revisions newest first,
+ * in the order of alembic history: its walk down from the heads, children
+ * before parents.  range is alembic's "start:end" (either side may be
+ * left out, and "current" names the current revisions); NULL lists all.
  * It works on a broken graph too (that is when it is needed): with a
  * cycle, the order is a plain reverse topological one, and the revisions
  * caught in the cycle come last, in registration order.
@@ -466,12 +468,24 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 	int			count;
 	int			i;
 
+	char	   *range = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+
 	InitMaterializedSRF(fcinfo, 0);
 	apm_begin("ap_migrate_history()", false);
 
 	graph = apm_catalog_load_graph();
 	current = apm_graph_current(graph);
-	if (apm_graph_find_cycle(graph) == NIL)
+	if (range != NULL)
+	{
+		/* start:end, as alembic history -r; needs a navigable graph */
+		List	   *top;
+		bool	   *members;
+
+		apm_graph_check_usable(graph, false);
+		members = apm_resolve_range(graph, range, &top);
+		order = apm_graph_walk_order(graph, members, top, &count);
+	}
+	else if (apm_graph_find_cycle(graph) == NIL)
 	{
 		bool	   *all = palloc(sizeof(bool) * Max(graph->nnodes, 1));
 
@@ -481,7 +495,7 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 	}
 	else
 		order = apm_graph_order(graph, NULL, true, &count);
-	if (count < graph->nnodes)
+	if (range == NULL && count < graph->nnodes)
 	{
 		listed = palloc0(sizeof(bool) * graph->nnodes);
 		for (i = 0; i < count; i++)

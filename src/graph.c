@@ -585,6 +585,16 @@ apm_graph_ancestors_by_parents(const ApmGraph *graph, int node)
 }
 
 /*
+ * apm_graph_descendants_by_parents marks the given nodes and their
+ * descendants along parents only.
+ */
+bool *
+apm_graph_descendants_by_parents(const ApmGraph *graph, List *from)
+{
+	return closure(graph, from, false, false, true);
+}
+
+/*
  * apm_graph_lineage marks what shares a branch with a node, as Alembic's
  * branch lineage: the node, its ancestors and its descendants, along
  * parents and children only.

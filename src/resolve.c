@@ -627,3 +627,62 @@ apm_resolve_plan(const ApmGraph *graph, const char *target,
 			return upgrade_plan(graph, t.revs);
 	return downgrade_plan(graph, &t, target);
 }
+
+/* Resolve one side of a history range: a target, or "current" */
+static List *
+range_side(const ApmGraph *graph, const char *side, const char *dflt)
+{
+	Target		t;
+
+	if (side[0] == '\0')
+		side = dflt;
+	if (strcmp(side, "current") == 0)
+		return apm_graph_current(graph);
+	resolve(graph, side, APM_STAMP, &t);
+	return t.revs;
+}
+
+/*
+ * apm_resolve_range resolves alembic history's "start:end": the revisions
+ * from start (included) up to end, that is end and its ancestors that
+ * descend from start.  start defaults to base and end to heads.  *top gets
+ * the end revisions, where a walk down the range starts.
+ */
+bool *
+apm_resolve_range(const ApmGraph *graph, const char *range, List **top)
+{
+	const char *colon = strchr(range, ':');
+	char	   *start_str;
+	List	   *start;
+	bool	   *members;
+	ListCell   *lc;
+	int			i;
+
+	if (colon == NULL || strchr(colon + 1, ':') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid history range \"%s\"", range),
+				 errdetail("A range is \"<start>:<end>\"; either side may be empty.")));
+	start_str = pnstrdup(range, colon - range);
+	start = range_side(graph, start_str, "base");
+	*top = range_side(graph, colon + 1, "heads");
+
+	members = apm_graph_ancestors(graph, *top, false);
+	foreach(lc, start)
+		if (!members[lfirst_int(lc)])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("revision \"%s\" is not an ancestor of the end of range \"%s\"",
+							graph->nodes[lfirst_int(lc)].id, range)));
+
+	/* keep what descends from start (along parents), start included */
+	if (start != NIL)
+	{
+		bool	   *above = apm_graph_descendants_by_parents(graph, start);
+
+		for (i = 0; i < graph->nnodes; i++)
+			members[i] = members[i] && above[i];
+		pfree(above);
+	}
+	return members;
+}
