@@ -359,8 +359,9 @@ class Answer:
     """Outcome of one operation on one side."""
 
     def __init__(self, ok, steps=(), heads=frozenset(), error=None, code=None,
-                 warnings_=(), internal=False):
+                 warnings_=(), internal=False, planned=None):
         self.ok = ok
+        self.planned = planned  # Alembic: the steps it computed before its bookkeeping failed
         self.steps = tuple(steps)
         self.heads = frozenset(heads)
         self.error = error
@@ -416,9 +417,12 @@ class AlembicModel:
                       code="internal:" + type(e).__name__, internal=True)
 
     def run(self, op, target, heads, variant=0):
-        """Run op(target) on the version table holding heads.  variant 0:
-        Alembic as is (hash order, rows in registration order); 1: dependency
-        tuples and rows in registration order; 2: both reversed."""
+        """Run op(target) on the version table holding heads.
+
+        variant 0: Alembic as is (dependency tuples in hash order, version
+        rows in registration order); 1: dependencies and rows in registration
+        order; 2: both in reverse registration order; 3: dependencies in
+        declared (depends_on) order, rows in registration order."""
         g = self.g
         if self.map_error is not None:
             return self._error_answer(self.map_error)
@@ -427,14 +431,19 @@ class AlembicModel:
             rows.reverse()
         if variant:
             for r in self.multi_dep:
-                deps = sorted(self.orig_deps[r.revision], key=g.regidx)
-                if variant == 2:
-                    deps.reverse()
+                if variant == 3:
+                    deps = [d for d in g.deps[r.revision] if d in self.orig_deps[r.revision]]
+                    deps = list(dict.fromkeys(deps))
+                else:
+                    deps = sorted(self.orig_deps[r.revision], key=g.regidx)
+                    if variant == 2:
+                        deps.reverse()
                 r._normalized_resolved_dependencies = tuple(deps)
         rows = tuple(rows)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
+                planned = None
                 try:
                     if op in ("upgrade", "downgrade") and ":" in target:
                         raise CommandError("Range revision not allowed")
@@ -446,19 +455,24 @@ class AlembicModel:
                         steps = self.sd._stamp_revs(alembic_util.to_tuple([target]), rows)
                     else:
                         raise ValueError(op)
-                    hm = HeadMaintainer(_FAKE_CONTEXT, rows)
-                    out = []
+                    planned = []
                     for step in steps:
-                        hm.update_to_step(step)
                         if isinstance(step, RevisionStep):
-                            out.append(("upgrade" if step.is_upgrade else "downgrade",
-                                        step.revision.revision))
+                            planned.append(("upgrade" if step.is_upgrade else "downgrade",
+                                            step.revision.revision))
                         else:
                             assert isinstance(step, StampStep)
-                            out.append(("stamp", None))
+                            planned.append(("stamp", None))
+                    hm = HeadMaintainer(_FAKE_CONTEXT, rows)
+                    for step in steps:
+                        hm.update_to_step(step)
                     new_heads = frozenset(hm.heads)
                 except Exception as e:  # noqa: BLE001
-                    return self._error_answer(e)
+                    a = self._error_answer(e)
+                    if op != "stamp":
+                        a.planned = planned
+                    return a
+            out = planned
             if op == "stamp":
                 # ap_migrate logs one stamp row when the state changes
                 out = [("stamp", None)] if new_heads != frozenset(rows) else []
