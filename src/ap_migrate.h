@@ -175,6 +175,7 @@ extern ApmPlan *apm_resolve_plan(const ApmGraph *graph, const char *target,
 								 ApmOperation operation);
 extern bool *apm_resolve_range(const ApmGraph *graph, const char *range,
 							   List **top);
+extern List *apm_resolve_stamp(const ApmGraph *graph, const char *target);
 
 /* validate.c */
 extern List *apm_validate(const ApmGraph *graph);

@@ -367,37 +367,42 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 }
 
 /*
- * Record a stamp: change the applied set as the plan says without running
- * anything, and log one row from the old current revisions to the new.
- * A stamp is also the way out of a state upgrades refuse to touch: it
- * forgets applied revisions that are no longer registered, and accepts the
- * current content of applied revisions that changed since they were
- * applied.  A stamp that changes nothing is not logged.
+ * Record a stamp: make the applied set the one the new current revisions
+ * (apm_resolve_stamp) stand for, without running anything, and log one row
+ * from the old current revisions to the new.  A stamp is also the way out
+ * of a state upgrades refuse to touch: it forgets applied revisions that
+ * are no longer registered, and accepts the current content of applied
+ * revisions that changed since they were applied.  A stamp that changes
+ * nothing is not logged.
  */
 static void
-run_stamp(ApmGraph *graph, const ApmPlan *plan)
+run_stamp(ApmGraph *graph, const char *target)
 {
 	TimestampTz started_at = GetCurrentTimestamp();
 	List	   *before = apm_graph_ids(graph, apm_graph_current(graph));
+	bool	   *applied = apm_graph_ancestors(graph, apm_resolve_stamp(graph, target), false);
+	bool		changed = false;
 	bool		repaired = false;
 	int			i;
 
-	for (i = 0; i < plan->nsteps; i++)
+	for (i = 0; i < graph->nnodes; i++)
 	{
-		ApmNode    *node = &graph->nodes[plan->steps[i]];
+		ApmNode    *node = &graph->nodes[i];
 
-		if (plan->operation == APM_UPGRADE)
+		if (applied[i] && !node->applied)
 		{
 			char	   *checksum;
 
 			(void) apm_catalog_fetch_step(node->id, &checksum);
 			apm_catalog_mark_applied(node->id, checksum);
 			node->applied = true;
+			changed = true;
 		}
-		else
+		else if (!applied[i] && node->applied)
 		{
 			apm_catalog_unmark_applied(node->id);
 			node->applied = false;
+			changed = true;
 		}
 	}
 	for (i = 0; i < graph->nnodes && !repaired; i++)
@@ -405,10 +410,10 @@ run_stamp(ApmGraph *graph, const ApmPlan *plan)
 	if (repaired || graph->orphans != NIL)
 	{
 		apm_catalog_repair_applied();
-		repaired = true;
+		changed = true;
 	}
 
-	if (plan->nsteps > 0 || repaired)
+	if (changed)
 		apm_catalog_log(APM_STAMP, NULL, before,
 						apm_graph_ids(graph, apm_graph_current(graph)),
 						started_at, GetCurrentTimestamp(), true);
@@ -468,15 +473,15 @@ run_operation(void *arg)
 	}
 
 	graph = apm_load_usable_graph(operation != APM_STAMP);
-	plan = apm_resolve_plan(graph, args->target, operation);
 	if (operation == APM_STAMP)
-		run_stamp(graph, plan);
+		run_stamp(graph, args->target);
 	else
 	{
 		MemoryContext stepcxt;
 		MemoryContext oldcxt;
 		int			i;
 
+		plan = apm_resolve_plan(graph, args->target, operation);
 		apm_check_steps(graph, plan, false);
 		stepcxt = AllocSetContextCreate(CurrentMemoryContext,
 										"ap_migrate step",

@@ -558,6 +558,15 @@ downgrade_plan(const ApmGraph *graph, const Target *target,
 	ListCell   *lc;
 	int			i;
 
+	/* as in Alembic, a downgrade goes to one revision (or base) */
+	if (list_length(target->revs) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_CARDINALITY_VIOLATION),
+				 errmsg("downgrade target \"%s\" names %d revisions", target_str,
+						list_length(target->revs)),
+				 errdetail("Revisions: %s.", apm_graph_join_ids(graph, target->revs, ", ")),
+				 errhint("Name one revision, or a branch, as in \"<label>@heads\".")));
+
 	foreach(lc, target->revs)
 	{
 		const ApmNode *node = &graph->nodes[lfirst_int(lc)];
@@ -600,6 +609,25 @@ downgrade_plan(const ApmGraph *graph, const Target *target,
 	plan->steps = apm_graph_walk_order(graph, remove, apm_graph_current(graph),
 									   &plan->nsteps);
 	pfree(remove);
+
+	/*
+	 * Nothing to revert although the target is not a current revision: it
+	 * is applied only as a dependency, with nothing above it along parents.
+	 * Alembic refuses that; so does ap_migrate, rather than do nothing.
+	 */
+	if (plan->nsteps == 0 && target->revs != NIL)
+	{
+		List	   *current = apm_graph_current(graph);
+
+		foreach(lc, target->revs)
+			if (!list_member_int(current, lfirst_int(lc)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("revision \"%s\" is not a valid downgrade target from the current revisions",
+								graph->nodes[lfirst_int(lc)].id),
+						 errdetail("No applied revision descends from it; it is applied as a dependency of another revision."),
+						 errhint("Downgrade the revision that depends on it.")));
+	}
 	return plan;
 }
 
@@ -625,6 +653,9 @@ apm_resolve_plan(const ApmGraph *graph, const char *target,
 	foreach(lc, t.revs)
 		if (!graph->nodes[lfirst_int(lc)].applied)
 			return upgrade_plan(graph, t.revs);
+	/* several applied revisions: nothing to upgrade, and no downgrade target */
+	if (list_length(t.revs) > 1)
+		return upgrade_plan(graph, t.revs);
 	return downgrade_plan(graph, &t, target);
 }
 
@@ -685,4 +716,78 @@ apm_resolve_range(const ApmGraph *graph, const char *range, List **top)
 		pfree(above);
 	}
 	return members;
+}
+
+/* Does head share a lineage (dependencies included) with any of targets? */
+static bool
+shares_lineage(const ApmGraph *graph, int head, List *targets)
+{
+	bool	   *up = apm_graph_ancestors(graph, list_make1_int(head), false);
+	bool	   *down = apm_graph_descendants(graph, list_make1_int(head));
+	bool		shares = false;
+	ListCell   *lc;
+
+	foreach(lc, targets)
+		shares = shares || up[lfirst_int(lc)] || down[lfirst_int(lc)];
+	pfree(up);
+	pfree(down);
+	return shares;
+}
+
+/*
+ * apm_resolve_stamp returns the current revisions a stamp to target leaves,
+ * as Alembic's stamp computes its version table: the current revisions
+ * that share a lineage with the target are replaced by the target when the
+ * target lies above or below one of them; a target on a branch none of
+ * them is on is added beside them; base removes the ones on the branch
+ * named (all of them for plain base).
+ */
+List *
+apm_resolve_stamp(const ApmGraph *graph, const char *target)
+{
+	Target		t;
+	List	   *current = apm_graph_current(graph);
+	List	   *filtered = NIL;
+	List	   *result;
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	resolve(graph, target, APM_STAMP, &t);
+	if (t.revs == NIL)
+	{
+		if (t.anchor < 0)
+			return NIL;
+		/* <label>@base: forget the branch of the label */
+		result = NIL;
+		foreach(lc, current)
+			if (!shares_lineage(graph, lfirst_int(lc), list_make1_int(t.anchor)))
+				result = lappend_int(result, lfirst_int(lc));
+		return result;
+	}
+
+	foreach(lc, current)
+		if (shares_lineage(graph, lfirst_int(lc), t.revs))
+			filtered = lappend_int(filtered, lfirst_int(lc));
+
+	result = list_copy(current);
+	foreach(lc, t.revs)
+	{
+		int			dest = lfirst_int(lc);
+		bool	   *up;
+		bool	   *down;
+		bool		related = false;
+
+		if (list_member_int(filtered, dest))
+			continue;			/* already current */
+		up = apm_graph_ancestors(graph, list_make1_int(dest), false);
+		down = apm_graph_descendants(graph, list_make1_int(dest));
+		foreach(lc2, filtered)
+			related = related || up[lfirst_int(lc2)] || down[lfirst_int(lc2)];
+		if (related)
+			result = list_difference_int(result, filtered);
+		result = list_append_unique_int(result, dest);
+		pfree(up);
+		pfree(down);
+	}
+	return result;
 }
