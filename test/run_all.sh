@@ -54,6 +54,22 @@ run_suite() {
 
 run_suite regress check-regress
 run_suite isolation check-isolation
+
+# The differential test against real Alembic ends with "N passed, M failed"
+# over its cases (fixed seed; APM_DIFF_CASES to run more).
+apm_log "running the differential test against Alembic"
+difflog="$work/alembic_diff.log"
+/usr/bin/python3 "$repo/test/alembic_diff.py" --cases "${APM_DIFF_CASES:-500}" \
+	--dbname alembic_diff >"$difflog" 2>&1
+tail -n 5 "$difflog"
+diff_counts=$(tail -n 1 "$difflog" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+if [ -n "$diff_counts" ]; then
+	grep '^FAIL' "$difflog" | head -n 20
+	count $diff_counts
+else
+	cat "$difflog"
+	count 0 1
+fi
 apm_stop_cluster "$work"
 
 # TAP: prove prints "Files=F, Tests=N" and, per failing file,
