@@ -32,8 +32,16 @@ ap_migrate call.
 Usage (libpq environment: PGHOST, PGPORT, PGUSER, PGDATABASE):
 
     /usr/bin/python3 test/alembic_diff.py [--cases N] [--seed S] [--verbose]
-        [--case K] [--with-labels] [--with-stamp-heads]
+        [--case K] [--examples] [--with-labels] [--with-stamp-heads]
         [--with-history-ranges] [--with-pending] [--dbname DB]
+
+--with-labels (branch labels in the graphs; label, label@head, label@base,
+label@+N, label@-N, label@REV targets), --with-stamp-heads (stamp('heads'):
+several heads at once) and --with-history-ranges (ap_migrate_history(range)
+against `alembic history -r start:end`, with "current") exercise features
+that were still being implemented when this test was written; they are off
+by default.  --examples prints, per failure class, the smallest example and a
+breakdown of all refusals (Alembic's error against ap_migrate's SQLSTATE).
 
 Each case draws from its own random stream seeded with "<seed>:<case>", so
 `--seed S --case K --verbose` replays case K alone, comparison by comparison.
@@ -42,32 +50,46 @@ set-order dependence is reproducible.  The last line of output is
 "N passed, M failed" (cases); the exit status is 1 when M > 0.
 
 Determinism.  Alembic 1.8 orders steps with RevisionMap._topological_sort,
-which breaks ties by map order (= registration order here).  Two inputs are
-not under the caller's control: the order of a revision's
-_normalized_resolved_dependencies (built from a set of strings, so it
-follows hash order) and the order of the rows of the version table (what the
-database returns).  Every comparison that could depend on them (a revision
-with two or more normalized dependencies, or two or more current heads) is
-also computed with both orders set to registration order and to reverse
-registration order.  When the answers differ, Alembic is not deterministic
-for that comparison: it is counted as "Alembic not deterministic" (not a
-failure), and the summary says how many of those ap_migrate answered like the
-registration-order variant (which is ap_migrate's documented tie-break).
+which breaks ties by map order (the directory listing; registration order
+here, as in ap_migrate).  Two inputs are not under the caller's control: the
+order of a revision's _normalized_resolved_dependencies (built from a set of
+strings, so it follows hash order) and the order of the version table's rows
+(whatever the database returns).  Every comparison that could depend on them
+(a revision with two or more normalized dependencies, or two or more current
+heads) is computed again with (1) dependencies and rows in registration
+order, (2) both in reverse registration order, (3) dependencies in declared
+(depends_on) order and rows in registration order.  When the answers differ,
+Alembic is not deterministic there: the comparison is counted as "Alembic not
+deterministic" (not a failure), and the summary says which variants
+ap_migrate's answer matched.  Variant 3 is ap_migrate's documented tie-break
+(README, Order of steps); an answer that does not match it is printed as a
+NOTE line.
 
-Known deliberate differences (ap_migrate refuses or answers where Alembic
-guesses, crashes or has no such feature).  They are counted separately and
-are not failures:
+Known deliberate differences: ap_migrate refuses where Alembic guesses,
+gives a clear error where Alembic crashes, or answers where Alembic's answer
+is a bug.  They are counted separately (by class) and are not failures; the
+classification re-asks Alembic where it can (the "check" column), so a
+deliberate difference still has to agree with Alembic on everything it can
+be compared on:
 
-| class                  | what Alembic does                                   | what ap_migrate does and why |
-|------------------------|-----------------------------------------------------|------------------------------|
-| junk-target            | `+1junk`, `-1.5`, `ab12-1x`: its pattern `re.match`es a prefix, so it runs `+1` / `-1` | 22023: the whole string must match (README, Targets) |
-| relative-several-heads | `-N` with several current heads: warns "downgrade -1 from multiple heads is ambiguous" and walks down from whichever row the version table returns first | 21000: a bare relative target needs one current revision |
-| alembic-crash          | fails with an internal error: bare KeyError (dangling parent or dependency, a version row it cannot find), AssertionError (empty target, `REV+N` past a head, "Can't do an UPDATE because downrevision is ambiguous", ...), TypeError, IndexError | refuses with a documented SQLSTATE (22023, 23503, 42704, ...) |
-| alembic-walked-too-far | RevisionError "Walked too far" / "Relative revision ... didn't produce N migrations" where ap_migrate names the problem | 22023 "goes beyond the heads" / "goes below base" |
-| duplicate-parent       | accepts a down_revision that lists a parent twice   | 42P17 at registration (README, ap_migrate_add) |
-| stamp-relative         | `stamp` resolves its target with get_revisions: no `+N` / `REV+N` / `REV-N` (an unknown revision), and a bare `-N` walks down from the *graph's* heads, ignoring the database | resolves a stamp target like the upgrade or downgrade it records (README, ap_migrate_stamp) |
-| stamp-unlogged-change  | (stamp only) version table rows it leaves behind that another row descends from, e.g. stamping a revision that a current revision depends on | the applied set stays closed under parents and dependencies, the current revisions follow from it |
-| alembic-redundant-rows | an upgrade/downgrade leaves version rows one of which is an ancestor of (or a dependency of) another; the next command refuses that table ("overlaps with other requested revisions") | the current revisions are derived from the applied set and never redundant |
+| class                      | Alembic 1.8                                                    | ap_migrate, and why                                                  | check |
+|----------------------------|----------------------------------------------------------------|----------------------------------------------------------------------|-------|
+| junk-target                | `+1junk`, `-1.5`, `ab12+1x`, `@head`, `head `: its pattern is `re.match`ed, so a prefix runs (`+1`, `-1`, `head`) | 22023: the whole target must match; a typo must not migrate (README, Targets) | ap refuses with 22023 |
+| relative-several-heads     | bare `-N` with several current heads: warns "downgrade -1 from multiple heads is ambiguous" and walks down from whichever version row comes first | 21000 naming them: a guess in a downgrade loses data | Alembic warned |
+| heads-relative             | `heads-N` / `heads+N` works while the graph has one head (it is `head-N` then) | 22023: `heads` names several revisions, a relative target starts from one | ap refuses with 22023 |
+| base-minus                 | `base-N`: `_walk` from base (None) steps down into the *heads*, so `base-2` is the parent of the head | 22023 "goes below base" | ap refuses with 22023 |
+| alembic-crash              | both refuse, Alembic with an internal error: bare KeyError (dangling parent or dependency), AssertionError (empty target, `heads+1`, `REV+N` past a head, `is_revision("base")`), TypeError, ... | a documented SQLSTATE (22023, 23503, 42704, ...), never XX000 | ap's SQLSTATE is in the README's table |
+| alembic-crash-relative     | `upgrade REV-N` that walks down to base: AssertionError (`is_revision("base")`) | the upgrade to base (nothing to do) | equal to Alembic's answer for the revision (or `base`) the relative target names |
+| label-relative-crash       | `label@+N` / `label@-N` whose branch has no or several current revisions: AssertionError (`len(symbol_list) == 1`) | 21000, or the branch's base, as the README (Targets) documents | none possible |
+| alembic-bookkeeping-crash  | computes its steps, then HeadMaintainer fails on its own version rows: KeyError from `heads.remove` when a merge or dependency row is not where `merge_branch_idents` expects it, AssertionError "Can't do an UPDATE because downrevision is ambiguous" | takes the same steps and keeps the applied set | ap's steps equal Alembic's planned steps; ap's heads follow from them |
+| downgrade-drops-label      | `downgrade label@REV` / `label@head`: `_parse_downgrade_target` uses `target.rpartition("@")` and resolves REV without the label (so `label@head` is plain `head`, and an off-branch REV is accepted) | resolves the whole target on the label's branch | ap = Alembic's downgrade to what Alembic's own `get_revisions(target)` names; or ap refuses what that resolution refuses |
+| stamp-relative             | `stamp` resolves targets with `get_revisions`: no `+N`, `REV+N`, `REV-N` (unknown revision), and a bare `-N` / `label@-N` walks down from the *graph's* heads, ignoring the database | resolves a stamp target like the upgrade or downgrade it records (README, ap_migrate_stamp) | ap = Alembic's stamp of the revision the relative target names |
+| stamp-several-destinations | `stamp heads` (several destinations): `_stamp_revs` moves every current head in a destination's lineage to the first destination, so later destinations drop heads | every destination stamped, the applied set closed under parents and dependencies | ap's heads = the heads of (before + destinations) |
+| alembic-redundant-rows     | an upgrade, downgrade or stamp leaves version rows of which one is an ancestor of (or depended on by) another, a table later commands refuse ("overlaps with other requested revisions") | the current revisions are derived from the applied set and never redundant | same steps; ap's heads = Alembic's rows less the redundant ones |
+| duplicate-parent           | accepts a `down_revision` that lists a parent twice           | 42P17 at registration (README, ap_migrate_add) | ap refuses with 42P17 |
+| alembic-misses-cycle       | `_detect_cycles` only reports revisions not reachable from both a head and a base, so a cycle with a way in and out is accepted | 42P17 at registration, naming the cycle | ap refuses with 42P17 |
+| history-current-empty      | `history -r X:current` with an empty version table: `head or "heads"` turns the empty current into every head | current is base: nothing, or 22023 when X is not below it | (--with-history-ranges) |
+| history-current-both-ends  | `history -r current:current`: only one `current` is replaced (if/elif), the other is an unknown revision | both ends are the current revisions | (--with-history-ranges) |
 
 Everything else that differs is a failure and printed as one line with the
 graph (revisions in registration order: `id<parent,parent` `[dep,...]`
@@ -76,6 +98,16 @@ current revisions), the operation and target, and both answers.
 
 After a comparison that is not "equal" the two sides are brought back in
 step by setting Alembic's version table to ap_migrate's current revisions.
+Each ap_migrate answer is also checked against ap_migrate itself: the
+returned text equals ap_migrate_current(), ap_migrate_plan(target) lists the
+steps the call then took, a stamp logs one history row exactly when it
+changes the state.
+
+Reproduce one comparison from a FAIL line (registers the graph in the given
+order, stamps ap_migrate to the state, prints both answers and the SQL):
+
+    test/alembic_diff.py --graph 'aaaaaaaaaaaa bbbbbbbbbbbb<aaaaaaaaaaaa[cccccccccccc] cccccccccccc' \
+        --state bbbbbbbbbbbb --op downgrade,stamp --target aaaa
 """
 
 import argparse
@@ -466,20 +498,7 @@ class AlembicModel:
         g = self.g
         if self.map_error is not None:
             return self._error_answer(self.map_error)
-        rows = g.sort_reg(heads)
-        if variant == 2:
-            rows.reverse()
-        if variant:
-            for r in self.multi_dep:
-                if variant == 3:
-                    deps = [d for d in g.deps[r.revision] if d in self.orig_deps[r.revision]]
-                    deps = list(dict.fromkeys(deps))
-                else:
-                    deps = sorted(self.orig_deps[r.revision], key=g.regidx)
-                    if variant == 2:
-                        deps.reverse()
-                r._normalized_resolved_dependencies = tuple(deps)
-        rows = tuple(rows)
+        rows = self._set_variant(variant, heads)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -519,15 +538,37 @@ class AlembicModel:
             return Answer(True, out, new_heads,
                           warnings_=[str(w.message) for w in caught])
         finally:
-            if variant:
-                for r in self.multi_dep:
-                    r._normalized_resolved_dependencies = self.orig_deps[r.revision]
+            self._reset_variant(variant)
 
-    def history(self, rev_range, heads):
+    def _set_variant(self, variant, heads):
+        """Set the dependency order of variant; returns the version rows."""
+        g = self.g
+        rows = g.sort_reg(heads)
+        if variant == 2:
+            rows.reverse()
+        if variant:
+            for r in self.multi_dep:
+                if variant == 3:
+                    deps = [d for d in g.deps[r.revision] if d in self.orig_deps[r.revision]]
+                    deps = list(dict.fromkeys(deps))
+                else:
+                    deps = sorted(self.orig_deps[r.revision], key=g.regidx)
+                    if variant == 2:
+                        deps.reverse()
+                r._normalized_resolved_dependencies = tuple(deps)
+        return tuple(rows)
+
+    def _reset_variant(self, variant):
+        if variant:
+            for r in self.multi_dep:
+                r._normalized_resolved_dependencies = self.orig_deps[r.revision]
+
+    def history(self, rev_range, heads, variant=0):
         """alembic history -r rev_range (command.history): revision ids,
         newest first; "current" is the version table."""
         if self.map_error is not None:
             return self._error_answer(self.map_error)
+        self._set_variant(variant, heads)
         try:
             if ":" not in rev_range:
                 raise CommandError("History range requires [start]:[end], [start]:, or :[end]")
@@ -544,6 +585,8 @@ class AlembicModel:
             return a
         except Exception as e:  # noqa: BLE001
             return self._error_answer(e)
+        finally:
+            self._reset_variant(variant)
 
 
 # --------------------------------------------------------------------------
@@ -1038,6 +1081,7 @@ def run_case(case_no, opts, ap, stats, out):
                 a = rng.choice([lb for r in g.order for lb in g.labels[r]])
             rr = "%s:%s" % (a, b)
             alem = model.history(rr, heads)
+            hvariants = {v: model.history(rr, heads, v) for v in (1, 2, 3)} if model.multi_dep else {}
             apa = ap.history(rr)
             line = "case=%d step=%d graph=[%s] state={%s} history(%r) alembic: %s | ap_migrate: %s" % (
                 case_no, step_no, g.describe(), ",".join(g.sort_reg(heads)), rr, alem.show(None),
@@ -1048,6 +1092,22 @@ def run_case(case_no, opts, ap, stats, out):
                 record("failed", "ap-undocumented-sqlstate-%s history" % apa.code, line, vline)
             elif alem.ok and apa.ok and alem.steps == apa.steps:
                 record("equal", None, line, vline)
+            elif any(a.key() != alem.key() for a in hvariants.values()):
+                matched = [v for v, a in hvariants.items() if a.key() == apa.key()]
+                key = "+".join({1: "registration-order", 2: "reverse-order", 3: "declared-order"}[v]
+                               for v in sorted(matched)) or "none"
+                stats.nondet_match[key] = stats.nondet_match.get(key, 0) + 1
+                if 3 not in matched:
+                    out.append("NOTE not as documented (matches: %s) %s" % (key, line))
+                record("nondeterministic", None, line, vline)
+            elif (rr.endswith(":current") and not heads and alem.ok
+                  and (not apa.ok and apa.code == "22023" or apa.ok)):
+                # command.history passes `head or "heads"`: an empty version
+                # table makes "current" mean every head
+                record("deliberate", "history-current-empty", line, vline)
+            elif rr == "current:current" and not alem.ok and not alem.internal and apa.ok:
+                # command.history replaces only one "current" (if/elif)
+                record("deliberate", "history-current-both-ends", line, vline)
             elif not alem.ok and not apa.ok:
                 record("deliberate" if alem.internal else "both_refused",
                        "alembic-crash" if alem.internal else None, line, vline)
