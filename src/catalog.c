@@ -103,6 +103,50 @@ catalog_leave(CatalogSave *save)
 }
 
 /*
+ * Saved plans of the catalog statements, keyed by the address of their
+ * text: every statement is a string constant of this file, so the address
+ * identifies it for the life of the backend.  Planning each statement once
+ * per backend, not once per call, is what keeps registration and
+ * bookkeeping cheap.  The plan cache replans by itself when the tables
+ * change (for instance after DROP and CREATE EXTENSION), and every
+ * execution happens under the same pinned search_path.
+ */
+#define APM_MAX_PLANS 32
+
+typedef struct SavedPlan
+{
+	const char *sql;
+	SPIPlanPtr	plan;
+} SavedPlan;
+
+static SavedPlan saved_plans[APM_MAX_PLANS];
+static int	nsaved_plans = 0;
+
+/* The saved plan of a catalog statement, prepared on first use */
+static SPIPlanPtr
+catalog_plan(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan;
+	int			i;
+
+	for (i = 0; i < nsaved_plans; i++)
+		if (saved_plans[i].sql == sql)
+			return saved_plans[i].plan;
+
+	plan = SPI_prepare(sql, nargs, types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare ap_migrate catalog statement: %s",
+			 SPI_result_code_string(SPI_result));
+	if (nsaved_plans < APM_MAX_PLANS && SPI_keepplan(plan) == 0)
+	{
+		saved_plans[nsaved_plans].sql = sql;
+		saved_plans[nsaved_plans].plan = plan;
+		nsaved_plans++;
+	}
+	return plan;
+}
+
+/*
  * Run one catalog statement with parameters and check its result code.
  * CurrentMemoryContext is preserved (SPI would leave its own behind).
  */
@@ -115,7 +159,8 @@ catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
 	int			ret;
 
 	catalog_enter(&save);
-	ret = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+	ret = SPI_execute_plan(catalog_plan(sql, nargs, types), values, nulls,
+						   read_only, 0);
 	catalog_leave(&save);
 	MemoryContextSwitchTo(cxt);
 
