@@ -1,0 +1,813 @@
+#!/usr/bin/python3
+"""The ap_migrate performance benchmark (driver).  Start it with bench/run.sh,
+which builds and installs the extension, starts a throwaway cluster and runs
+this file as the cluster's OS user with PGHOST/PGPORT/PGUSER set.
+
+Sections (all in one run, contenders interleaved round by round):
+
+  workloads  W1 (N x CREATE TABLE), W2 (N small ALTER TABLE / index /
+             constraint steps on one table), W3 (examples/ap_intake), each
+             base -> head and head -> base, for: the floor (psql -1 -f of the
+             same SQL; and psql -f with one transaction per step),
+             ap_migrate_upgrade/downgrade, the ap_migrate_run procedure (a
+             hook, skipped while it does not exist) and Alembic
+  noop       the no-op deploy at head: one full client invocation each
+  scale      register / validate / plan / no-op with 1k..100k revisions,
+             linear chain and a branchy DAG with merges
+  memory     backend peak memory of one upgrade of N steps
+  diagnose   where ap_migrate's time goes (pg_stat_statements, loaded by a
+             restart of the throwaway cluster at the very end)
+
+Ratios in one run are the claim, not absolute times: the machine is small
+and shared.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import psycopg2
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen  # noqa: E402
+
+PY = "/usr/bin/python3"
+
+# HOOK: the per-step procedure does not exist yet.  When a function or
+# procedure named ap_migrate_run exists (to_regproc('ap_migrate_run')), these
+# calls run as one more contender; until then they are skipped with a note.
+RUN_UP = "CALL ap_migrate_run('head')"
+RUN_DOWN = "CALL ap_migrate_run('base')"
+RUN_PROBE = ("SELECT to_regproc('ap_migrate_run') IS NOT NULL"
+             " OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'ap_migrate_run')")
+
+# fingerprint of the user schema (public), Alembic's own table left out
+FINGERPRINT = """
+SELECT (SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+          AND c.relname NOT LIKE 'alembic_version%%'),
+       (SELECT count(*) FROM pg_type t WHERE t.typnamespace = 'public'::regnamespace
+          AND t.typname NOT LIKE '%%alembic_version%%'),
+       (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace),
+       (SELECT count(*) FROM pg_constraint k WHERE k.connamespace = 'public'::regnamespace
+          AND k.conname NOT LIKE 'alembic_version%%'),
+       (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relname NOT LIKE 'alembic_version%%'
+           AND a.attnum > 0 AND NOT a.attisdropped),
+       (SELECT count(*) FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
+         WHERE c.relnamespace = 'public'::regnamespace)
+"""
+
+
+def log(msg):
+    print("==> " + msg, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------ numbers
+
+def fmt(x, unit=1.0):
+    """4 significant digits, no exponent."""
+    if x is None:
+        return "-"
+    x = x / unit
+    if x == 0:
+        return "0"
+    digits = 3
+    v = abs(x)
+    while v >= 10 and digits > 0:
+        v /= 10
+        digits -= 1
+    while v < 1 and digits < 8:
+        v *= 10
+        digits += 1
+    return "%.*f" % (digits, x)
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def rng(xs, unit=1.0):
+    return "%s-%s" % (fmt(min(xs), unit), fmt(max(xs), unit)) if xs else "-"
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+def table(title, header, rows, notes=()):
+    rows = [[("-" if c is None else str(c)) for c in r] for r in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h))
+              for i, h in enumerate(header)]
+    out = ["", title, "-" * len(title)]
+    line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+    out.append(line(header))
+    for r in rows:
+        out.append(line(r))
+    for n in notes:
+        out.append("  note: " + n)
+    print("\n".join(out), flush=True)
+
+
+# ------------------------------------------------------------------ cluster
+
+class Cluster:
+    def __init__(self, work):
+        self.work = work
+        self.env = dict(os.environ)
+        self.env.pop("PGDATABASE", None)
+        # Alembic users have their migration scripts byte-compiled after the
+        # first run; this machine's environment turns that off.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        self.admin = None
+        self.connect_admin()
+
+    def connect_admin(self):
+        if self.admin is not None:
+            try:
+                self.admin.close()
+            except Exception:
+                pass
+        self.admin = psycopg2.connect(dbname="postgres")
+        self.admin.autocommit = True
+
+    def sql(self, q, args=None, db=None):
+        """Run q on the admin connection (or a fresh one to db) and return
+        the rows, if any."""
+        conn = self.admin if db is None else self.connect(db)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(q, args)
+                return cur.fetchall() if cur.description else None
+        finally:
+            if db is not None:
+                conn.close()
+
+    def connect(self, db, autocommit=True):
+        conn = psycopg2.connect(dbname=db)
+        conn.autocommit = autocommit
+        return conn
+
+    def reset_db(self, name, template="template1"):
+        self.sql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        self.sql('CREATE DATABASE "%s" TEMPLATE "%s"' % (name, template))
+
+    def drop_db(self, name):
+        self.sql('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+
+    def checkpoint(self):
+        self.sql("CHECKPOINT")
+
+    def psql(self, db, *args):
+        return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db] + list(args)
+
+    def run(self, cmd, db=None, cwd=None, check=True):
+        """Run a client command; returns (seconds, returncode, stderr)."""
+        env = self.env if db is None else dict(self.env, PGDATABASE=db)
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        t = time.perf_counter() - t0
+        err = p.stderr.decode(errors="replace")
+        if check and p.returncode != 0:
+            raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, err[-2000:]))
+        return t, p.returncode, err
+
+    def fingerprint(self, db):
+        return tuple(self.sql(FINGERPRINT, db=db)[0])
+
+
+def alembic_cmd(adir, *args):
+    return [PY, "-m", "alembic", "-c", os.path.join(adir, "alembic.ini")] + list(args)
+
+
+# ------------------------------------------------------------------ setup
+
+def make_workload(cl, work, key, kind, arg):
+    """Generate a workload and its ap_migrate template database (extension
+    created, revisions registered, vacuumed).  Registration is setup: its
+    time is returned, not counted in any upgrade."""
+    d = os.path.join(work, "w", key)
+    info = gen.make(kind, arg, d)
+    tpl = "tpl_" + key
+    cl.reset_db(tpl)
+    cl.sql("CREATE EXTENSION ap_migrate", db=tpl)
+    t_reg, _, _ = cl.run(cl.psql(tpl, "-f", os.path.join(d, "register.sql")))
+    cl.sql("VACUUM ANALYZE", db=tpl)
+    info.update(dir=d, tpl=tpl, register_s=t_reg, alembic=os.path.join(d, "alembic"))
+    return info
+
+
+def has_run_hook(cl, db):
+    return bool(cl.sql(RUN_PROBE, db=db)[0][0])
+
+
+# ------------------------------------------------------------------ workloads
+
+def contenders(cl, wl, run_hook):
+    d = wl["dir"]
+    c = [
+        ("floor", "floor: psql -1 -f (one transaction)",
+         cl.psql("@", "-1", "-f", os.path.join(d, "up.sql")),
+         cl.psql("@", "-1", "-f", os.path.join(d, "down.sql"))),
+        ("floor_step", "floor: psql -f, one transaction per step",
+         cl.psql("@", "-f", os.path.join(d, "up_steps.sql")),
+         cl.psql("@", "-f", os.path.join(d, "down_steps.sql"))),
+        ("apm", "ap_migrate_upgrade('head') / _downgrade('base')",
+         cl.psql("@", "-c", "SELECT ap_migrate_upgrade('head')"),
+         cl.psql("@", "-c", "SELECT ap_migrate_downgrade('base')")),
+    ]
+    if run_hook:
+        c.append(("apm_run", "%s / %s [hook]" % (RUN_UP, RUN_DOWN),
+                  cl.psql("@", "-c", RUN_UP), cl.psql("@", "-c", RUN_DOWN)))
+    c.append(("alembic", "alembic upgrade head / downgrade base",
+              alembic_cmd(wl["alembic"], "upgrade", "head"),
+              alembic_cmd(wl["alembic"], "downgrade", "base")))
+    return c
+
+
+def subst(cmd, db):
+    return [db if a == "@" else a for a in cmd]
+
+
+def bench_workload(cl, title, wl, rounds, run_hook, results):
+    """Every contender, round by round: a fresh copy of the template
+    database, a warm-up connection, a checkpoint, then the timed upgrade; a
+    checkpoint, then the timed downgrade.  Each run's resulting schema is
+    fingerprinted and must match the floor's."""
+    cs = contenders(cl, wl, run_hook)
+    times = {k: {"up": [], "down": []} for k, _, _, _ in cs}
+    errors = {}
+    fp_head = fp_base = None
+    fp_base = cl.fingerprint(wl["tpl"])
+    for r in range(rounds):
+        log("%s: round %d/%d" % (title, r + 1, rounds))
+        for key, _, up, down in cs:
+            if key in errors:
+                continue
+            db = "run_%s" % key
+            try:
+                cl.reset_db(db, wl["tpl"])
+                cl.run(cl.psql(db, "-c", "SELECT 1"))
+                cl.checkpoint()
+                t, _, _ = cl.run(subst(up, db), db=db, cwd=wl["dir"])
+                fp = cl.fingerprint(db)
+                if fp_head is None:
+                    fp_head = fp
+                elif fp != fp_head:
+                    raise RuntimeError("schema after upgrade differs: %s vs %s" % (fp, fp_head))
+                times[key]["up"].append(t)
+                cl.checkpoint()
+                t, _, _ = cl.run(subst(down, db), db=db, cwd=wl["dir"])
+                fp = cl.fingerprint(db)
+                if fp != fp_base:
+                    raise RuntimeError("schema after downgrade differs: %s vs %s" % (fp, fp_base))
+                times[key]["down"].append(t)
+            except Exception as e:  # report, keep going with the others
+                errors[key] = str(e).strip().splitlines()[-1][:300] if str(e).strip() else repr(e)
+                log("%s: %s failed: %s" % (title, key, errors[key]))
+        cl.drop_db("run_%s" % cs[-1][0])
+    for key, _, _, _ in cs:
+        cl.drop_db("run_%s" % key)
+    results[title] = {"times": times, "errors": errors, "register_s": wl["register_s"], "n": wl["n"],
+                      "labels": {k: l for k, l, _, _ in cs}, "run_hook": run_hook}
+    return results[title]
+
+
+def print_workload(title, res, rounds, target_ratio):
+    times, errors = res["times"], res["errors"]
+    for direction, what in (("up", "upgrade base -> head"), ("down", "downgrade head -> base")):
+        floor = med(times["floor"][direction])
+        floor_step = med(times["floor_step"][direction])
+        rows = []
+        for key, label in res["labels"].items():
+            xs = times[key][direction]
+            m = med(xs)
+            target = ""
+            if key == "apm" and target_ratio is not None:
+                r = ratio(m, floor)
+                target = "<= %.2f x floor: %s" % (target_ratio, verdict(r is not None and r <= target_ratio))
+            elif key == "apm_run":
+                target = "(vs per-step floor: %s x)" % fmt(ratio(m, floor_step))
+            if key in errors:
+                rows.append([label, "FAILED", "", "", errors[key]])
+            else:
+                rows.append([label, fmt(m), rng(xs), fmt(ratio(m, floor)), target])
+        notes = ["ap_migrate registration (setup, not timed above): %s s for %d revisions"
+                 % (fmt(res["register_s"]), res["n"])]
+        if not res["run_hook"]:
+            notes.append("CALL ap_migrate_run('head'): skipped, the procedure does not exist yet "
+                         "(to_regproc('ap_migrate_run') IS NULL)")
+        table("%s: %s, median of %d rounds" % (title, what, rounds),
+              ["contender", "median s", "min-max s", "ratio to floor", "target"], rows, notes)
+
+
+# ------------------------------------------------------------------ no-op deploy
+
+def bench_noop(cl, work, sizes, rounds, per_round, run_hook, results):
+    """The no-op deploy: a full client invocation at head, for SELECT 1, the
+    ap_migrate upgrade and Alembic, interleaved."""
+    dbs = {}
+    for n in sizes:
+        log("no-op: setting up %d revisions" % n)
+        wl = make_workload(cl, work, "noop%d" % n, "noop", n)
+        db = "noop_%d" % n
+        cl.reset_db(db, wl["tpl"])
+        t_up, _, _ = cl.run(cl.psql(db, "-c", "SELECT ap_migrate_upgrade('head')"))
+        # Alembic at head: stamp it (this also compiles its scripts once)
+        cl.run(alembic_cmd(wl["alembic"], "stamp", "head"), db=db)
+        # a deployed database has been vacuumed since its revisions were registered
+        cl.sql("VACUUM ANALYZE", db=db)
+        dbs[n] = dict(db=db, wl=wl, setup_upgrade_s=t_up)
+    keys = ["select1", "apm"] + (["apm_run"] if run_hook else []) + ["alembic"]
+    times = {(k, n): [] for k in keys for n in sizes}
+    cmds = {}
+    for n in sizes:
+        db = dbs[n]["db"]
+        cmds[("select1", n)] = ["psql", "-X", "-c", "SELECT 1"]
+        cmds[("apm", n)] = ["psql", "-X", "-c", "SELECT ap_migrate_upgrade('head')"]
+        cmds[("apm_run", n)] = ["psql", "-X", "-c", RUN_UP]
+        cmds[("alembic", n)] = alembic_cmd(dbs[n]["wl"]["alembic"], "upgrade", "head")
+    for r in range(rounds):
+        log("no-op: round %d/%d" % (r + 1, rounds))
+        for _ in range(per_round):
+            for n in sizes:
+                for k in keys:
+                    if k != "alembic":
+                        t, _, _ = cl.run(cmds[(k, n)], db=dbs[n]["db"])
+                        times[(k, n)].append(t)
+        for n in sizes:
+            t, _, _ = cl.run(cmds[("alembic", n)], db=dbs[n]["db"])
+            times[("alembic", n)].append(t)
+    results["noop"] = {"times": {"%s@%d" % k: v for k, v in times.items()},
+                       "setup": {n: {"register_s": dbs[n]["wl"]["register_s"],
+                                     "upgrade_s": dbs[n]["setup_upgrade_s"]} for n in sizes}}
+    labels = {"select1": "psql -X -c 'SELECT 1'",
+              "apm": "psql -X -c \"SELECT ap_migrate_upgrade('head')\"",
+              "apm_run": "psql -X -c \"%s\" [hook]" % RUN_UP,
+              "alembic": "python3 -m alembic upgrade head"}
+    rows = []
+    for n in sizes:
+        floor = med(times[("select1", n)])
+        apm = med(times[("apm", n)])
+        for k in keys:
+            xs = times[(k, n)]
+            m = med(xs)
+            target = ""
+            if k == "apm" and n == 10000:
+                target = "<= 1.2 x SELECT 1: %s" % verdict(ratio(m, floor) <= 1.2)
+            if k == "alembic":
+                target = "alembic / ap_migrate = %s x" % fmt(ratio(m, apm))
+                if n == 10000:
+                    target += ", >= 10: %s" % verdict(ratio(m, apm) >= 10)
+            rows.append(["%s" % labels[k], "{:,}".format(n), len(xs), fmt(m), rng(xs),
+                         fmt(ratio(m, floor)), target])
+    notes = ["each sample is one full client invocation (connect, run, disconnect); "
+             "SELECT 1 and ap_migrate %d per round, Alembic 1 per round, interleaved" % per_round]
+    for n in sizes:
+        notes.append("setup at %s revisions: registration %s s, the real upgrade of %s 'SELECT 1' steps %s s, "
+                     "then alembic stamp head and VACUUM ANALYZE"
+                     % ("{:,}".format(n), fmt(dbs[n]["wl"]["register_s"]), "{:,}".format(n),
+                        fmt(dbs[n]["setup_upgrade_s"])))
+    if not run_hook:
+        notes.append("CALL ap_migrate_run('head'): skipped, the procedure does not exist yet")
+    table("No-op deploy (already at head), median over %d rounds" % rounds,
+          ["contender", "revisions", "samples", "median s", "min-max s", "ratio to SELECT 1", "target"],
+          rows, notes)
+    for n in sizes:
+        cl.drop_db(dbs[n]["db"])
+        cl.drop_db(dbs[n]["wl"]["tpl"])
+
+
+# ------------------------------------------------------------------ scale
+
+def scale_register_sql(shape, n):
+    """One statement registering n revisions (ids from md5, so they look
+    random like Alembic's).  linear: a chain.  dag: blocks of 8 -- a trunk
+    revision, two branches of 3 from it, a merge of both (empty SQL) -- each
+    block's trunk revision a child of the previous merge."""
+    idf = lambda e: "substr(md5('%s' || (%s)), 1, 12)" % (shape, e)
+    if shape == "linear":
+        parents = "CASE WHEN i = 1 THEN NULL ELSE ARRAY[%s] END" % idf("i - 1")
+        up = "format('CREATE TABLE s%s (id bigint PRIMARY KEY, note text)', i)"
+        down = "format('DROP TABLE s%s', i)"
+    else:
+        parents = ("CASE WHEN i = 1 THEN NULL"
+                   " WHEN (i - 1) %% 8 IN (1, 4) THEN ARRAY[%s]"
+                   " WHEN (i - 1) %% 8 = 7 THEN ARRAY[%s, %s]"
+                   " ELSE ARRAY[%s] END" % (idf("i - (i - 1) % 8"), idf("i - 4"), idf("i - 1"), idf("i - 1")))
+        up = ("CASE WHEN (i - 1) %% 8 = 7 THEN '' ELSE "
+              "format('CREATE TABLE s%%s (id bigint PRIMARY KEY, note text)', i) END")
+        down = "CASE WHEN (i - 1) %% 8 = 7 THEN '' ELSE format('DROP TABLE s%%s', i) END"
+        return ("SELECT count(ap_migrate_add(%s, %s, %s, %s, 'revision ' || i))"
+                " FROM generate_series(1, %d) AS i" % (idf("i"), parents, up, down, n)).replace("%%", "%")
+    return ("SELECT count(ap_migrate_add(%s, %s, %s, %s, 'revision ' || i))"
+            " FROM generate_series(1, %d) AS i" % (idf("i"), parents, up, down, n))
+
+
+def timed_sql(cur, q, reps=1):
+    xs = []
+    rows = None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        cur.execute(q)
+        rows = cur.fetchall() if cur.description else None
+        xs.append(time.perf_counter() - t0)
+    return xs, rows
+
+
+def bench_scale(cl, sizes, reps, timeout_s, results):
+    out = {}
+    for shape in ("linear", "dag"):
+        for n in sizes:
+            log("scale: %s, %d revisions" % (shape, n))
+            db = "scale_%s_%d" % (shape, n)
+            cl.reset_db(db)
+            r = out.setdefault(shape, {}).setdefault(n, {})
+            conn = cl.connect(db)
+            cur = conn.cursor()
+            cur.execute("CREATE EXTENSION ap_migrate")
+            cur.execute("SET client_min_messages = warning")
+            cur.execute("SET statement_timeout = '%ds'" % timeout_s)
+            try:
+                xs, rows = timed_sql(cur, scale_register_sql(shape, n))
+            except psycopg2.errors.QueryCanceled:
+                r["register"] = {"timeout": timeout_s}
+                conn.close()
+                cl.drop_db(db)
+                log("scale: registration of %d timed out after %d s; larger sizes skipped" % (n, timeout_s))
+                break
+            r["register"] = xs
+            cur.execute("SELECT count(*) FROM ap_migrate.revision")
+            assert cur.fetchone()[0] == n, "id collision in the generated revisions"
+            r["validate_first"], rows = timed_sql(cur, "SELECT severity, problem FROM ap_migrate_validate()")
+            errors = [x for x in rows if x[0] == "error"]
+            assert not errors, errors[:5]
+            cur.execute("VACUUM ANALYZE")
+            r["validate"], _ = timed_sql(cur, "SELECT count(*) FROM ap_migrate_validate()", reps)
+            r["plan"], rows = timed_sql(cur, "SELECT count(*) FROM ap_migrate_plan('head')", reps)
+            assert rows[0][0] == n, rows
+            r["stamp"], _ = timed_sql(cur, "SELECT ap_migrate_stamp('head')")
+            cur.execute("VACUUM ANALYZE")
+            r["noop_session"], _ = timed_sql(cur, "SELECT ap_migrate_upgrade('head')", max(reps, 5))
+            conn.close()
+            r["noop_client"] = [cl.run(["psql", "-X", "-c", "SELECT ap_migrate_upgrade('head')"], db=db)[0]
+                                for _ in range(max(reps, 5))]
+            r["select1_client"] = [cl.run(["psql", "-X", "-c", "SELECT 1"], db=db)[0]
+                                   for _ in range(max(reps, 5))]
+            cl.drop_db(db)
+    results["scale"] = {s: {str(n): v for n, v in d.items()} for s, d in out.items()}
+
+    def val(shape, n, op):
+        x = out.get(shape, {}).get(n, {}).get(op)
+        return med(x) if isinstance(x, list) else None
+
+    for shape in ("linear", "dag"):
+        what = {"linear": "linear chain",
+                "dag": "branchy DAG (blocks of 8: a branch point, two branches of 3, a merge)"}[shape]
+        ops = [("register", "register (generate_series, ap_migrate_add)"),
+               ("validate_first", "validate, first call after registering"),
+               ("validate", "validate (after VACUUM ANALYZE, median)"),
+               ("plan", "plan head from base (median)"),
+               ("stamp", "stamp head (setup for the no-op)"),
+               ("noop_session", "no-op upgrade head, in session (median)"),
+               ("noop_client", "no-op deploy, psql -c (median)"),
+               ("select1_client", "psql -c 'SELECT 1' (median)")]
+        header = ["operation"] + ["%s s" % "{:,}".format(n) for n in sizes]
+        growth_pairs = [(sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1)]
+        header += ["growth %s/%s" % (short(b), short(a)) for a, b in growth_pairs] + ["target"]
+        rows = []
+        for op, label in ops:
+            row = [label]
+            for n in sizes:
+                x = out.get(shape, {}).get(n, {}).get(op)
+                row.append("timeout >%ds" % x["timeout"] if isinstance(x, dict) else fmt(med(x)) if x else "-")
+            for a, b in growth_pairs:
+                row.append(fmt(ratio(val(shape, b, op), val(shape, a, op))))
+            row.append(scale_targets(op, lambda n: val(shape, n, op), sizes))
+            rows.append(row)
+        table("Scale: %s" % what, header, rows,
+              ["%d repetitions in one session for the medians; registration, first validate and "
+               "stamp once each" % reps])
+
+
+def short(n):
+    return "%dk" % (n // 1000) if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def scale_targets(op, v, sizes):
+    t = []
+    if op == "register" and 10000 in sizes:
+        x = v(10000)
+        t.append("10k < 10 s: %s" % verdict(x is not None and x < 10))
+    if op in ("validate", "plan"):
+        if 100000 in sizes:
+            x = v(100000)
+            t.append("100k < 1 s: %s" % verdict(x is not None and x < 1))
+            if 10000 in sizes:
+                g = ratio(v(100000), v(10000))
+                t.append("100k/10k <= 12: %s" % verdict(g is not None and g <= 12))
+        else:
+            t.append("(targets at 100k: not run)")
+    return "; ".join(t)
+
+
+# ------------------------------------------------------------------ memory
+
+def proc_status(pid):
+    vals = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmHWM", "VmRSS", "RssAnon", "RssShmem"):
+                vals[k] = int(v.split()[0]) * 1024
+    return vals
+
+
+CONTEXTS = """
+SELECT sum(total_bytes)::bigint,
+       (SELECT string_agg(format('%s %s MB', name, round(total_bytes / 1048576.0, 1)), ', ')
+          FROM (SELECT name, total_bytes FROM pg_backend_memory_contexts
+                 ORDER BY total_bytes DESC LIMIT 3) t)
+  FROM pg_backend_memory_contexts
+"""
+
+
+def mem_run(cl, db, contender, direction, steps):
+    """One upgrade (or downgrade) in its own backend, in one transaction:
+    VmHWM before and after, and the memory contexts before the commit."""
+    conn = cl.connect(db, autocommit=False)
+    cur = conn.cursor()
+    cur.execute("SELECT pg_backend_pid()")
+    pid = cur.fetchone()[0]
+    conn.commit()
+    before = proc_status(pid)
+    t0 = time.perf_counter()
+    if contender == "floor":
+        # statement by statement, as psql -1 -f sends them
+        for m in (steps if direction == "up" else reversed(steps)):
+            sql = m["upgrade"] if direction == "up" else m["downgrade"]
+            if sql:
+                cur.execute(sql)
+    else:
+        cur.execute("SELECT ap_migrate_upgrade('head')" if direction == "up"
+                    else "SELECT ap_migrate_downgrade('base')")
+    t = time.perf_counter() - t0
+    after = proc_status(pid)
+    cur.execute(CONTEXTS)
+    ctx_total, ctx_top = cur.fetchone()
+    conn.commit()
+    conn.close()
+    return dict(seconds=t, before=before, after=after, ctx_total=ctx_total, ctx_top=ctx_top)
+
+
+def bench_memory(cl, work, sizes, results):
+    out = {}
+    for n in sizes:
+        log("memory: %d steps" % n)
+        wl = make_workload(cl, work, "mem%d" % n, "mem", n)
+        steps = gen.load_dir(os.path.join(wl["dir"], "migrations"))
+        for contender in ("floor", "apm"):
+            db = "mem_%s" % contender
+            cl.reset_db(db, wl["tpl"])
+            for direction in ("up", "down"):
+                out[(n, contender, direction)] = mem_run(cl, db, contender, direction, steps)
+            cl.drop_db(db)
+        cl.drop_db(wl["tpl"])
+    results["memory"] = {"%d/%s/%s" % k: v for k, v in out.items()}
+    MB = 1048576.0
+    rows = []
+    for (n, contender, direction), m in out.items():
+        d = m["after"]["VmHWM"] - m["before"]["VmHWM"]
+        rows.append(["{:,}".format(n), {"floor": "floor (statements, one transaction)",
+                                        "apm": "ap_migrate_%s" % ("upgrade('head')" if direction == "up"
+                                                                  else "downgrade('base')")}[contender],
+                     direction, fmt(m["seconds"]), "%.1f" % (m["before"]["VmHWM"] / MB),
+                     "%.1f" % (m["after"]["VmHWM"] / MB), "%.1f" % (d / MB),
+                     "%.1f" % (m["after"]["RssShmem"] / MB), "%.1f" % (m["ctx_total"] / MB), m["ctx_top"]])
+    notes = ["steps: COMMENT ON TABLE (cheap DDL), one backend per run; VmHWM = peak resident set of the "
+             "backend from /proc/<pid>/status (it includes shared buffers touched: see RssShmem)",
+             "contexts = sum of pg_backend_memory_contexts after the call, before COMMIT; "
+             "top 3 contexts by size"]
+    if len(sizes) >= 2:
+        a, b = sizes[-2], sizes[-1]
+        for c in ("floor", "apm"):
+            for direction in ("up", "down"):
+                da = out[(a, c, direction)]["after"]["VmHWM"] - out[(a, c, direction)]["before"]["VmHWM"]
+                db_ = out[(b, c, direction)]["after"]["VmHWM"] - out[(b, c, direction)]["before"]["VmHWM"]
+                notes.append("%s %s: peak growth %s -> %s steps: +%.1f MB -> +%.1f MB"
+                             % (c, direction, "{:,}".format(a), "{:,}".format(b), da / MB, db_ / MB))
+    table("Memory: backend peak during one call (no numeric target; reported)",
+          ["steps", "contender", "dir", "s", "VmHWM before MB", "VmHWM after MB", "peak delta MB",
+           "RssShmem MB", "contexts MB", "largest contexts"], rows, notes)
+
+
+# ------------------------------------------------------------------ diagnose
+
+PGSS = """
+SELECT CASE WHEN toplevel THEN 'top-level call'
+            WHEN query LIKE '%%ap_migrate.%%' THEN 'ap_migrate catalog statements'
+            ELSE 'migration SQL (nested)' END AS kind,
+       sum(calls)::bigint, sum(plans)::bigint, sum(total_plan_time), sum(total_exec_time), count(*)
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND query NOT LIKE '%%pg_stat_statements%%'
+ GROUP BY 1 ORDER BY 1
+"""
+
+PGSS_TOP = """
+SELECT calls, plans, round(total_plan_time::numeric, 1), round(total_exec_time::numeric, 1),
+       regexp_replace(left(query, 90), '\\s+', ' ', 'g')
+  FROM pg_stat_statements
+ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND NOT toplevel AND query LIKE '%%ap_migrate.%%'
+ ORDER BY total_plan_time + total_exec_time DESC LIMIT 6
+"""
+
+
+def restart_with_pgss(cl):
+    cl.sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+    cl.sql("ALTER SYSTEM SET pg_stat_statements.track = 'all'")
+    cl.sql("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
+    cl.sql("ALTER SYSTEM SET pg_stat_statements.max = 20000")
+    cl.admin.close()
+    cl.admin = None
+    subprocess.run(["pg_ctl", "-D", os.path.join(cl.work, "data"), "-w", "-m", "fast", "restart"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cl.connect_admin()
+
+
+def bench_diagnose(cl, wls, results):
+    """Where the time of one upgrade/downgrade goes, with pg_stat_statements
+    (track = all, track_planning = on): the floor's statements against
+    ap_migrate's top-level call, its nested migration SQL and its catalog
+    statements.  The rest of the call (parsing the migration SQL, checksums,
+    NOTICEs, the graph and the plan) is what is left of the top-level time."""
+    restart_with_pgss(cl)
+    out = {}
+    rows, top_rows = [], []
+    for title, wl in wls:
+        for contender, up, down in (
+                ("floor", ["-1", "-f", os.path.join(wl["dir"], "up.sql")],
+                 ["-1", "-f", os.path.join(wl["dir"], "down.sql")]),
+                ("apm", ["-c", "SELECT ap_migrate_upgrade('head')"],
+                 ["-c", "SELECT ap_migrate_downgrade('base')"])):
+            db = "diag"
+            cl.reset_db(db, wl["tpl"])
+            cl.sql("CREATE EXTENSION pg_stat_statements", db=db)
+            cl.run(cl.psql(db, "-c", "SELECT 1"))
+            for direction, args in (("up", up), ("down", down)):
+                cl.checkpoint()
+                cl.sql("SELECT pg_stat_statements_reset()")
+                t, _, _ = cl.run(cl.psql(db, *args))
+                stats = cl.sql(PGSS, db=db)
+                out[(title, contender, direction)] = dict(wall=t, stats=stats)
+                d = {k: (calls, plans, pt, et, nq) for k, calls, plans, pt, et, nq in stats}
+                if contender == "floor":
+                    top = d.get("top-level call", (0, 0, 0, 0, 0))
+                    rows.append([title, direction, "floor psql -1 -f", fmt(t), "%d" % top[0],
+                                 "%.0f" % top[3], "", "", "", ""])
+                else:
+                    top = d.get("top-level call", (0, 0, 0, 0, 0))
+                    mig = d.get("migration SQL (nested)", (0, 0, 0, 0, 0))
+                    cat = d.get("ap_migrate catalog statements", (0, 0, 0, 0, 0))
+                    rows.append([title, direction, "ap_migrate", fmt(t), "%d" % top[0], "%.0f" % top[3],
+                                 "%d" % mig[0], "%.0f" % mig[3],
+                                 "%d calls / %d plans: plan %.0f + exec %.0f" % (cat[0], cat[1], cat[2], cat[3]),
+                                 "%.0f" % (top[3] - mig[3] - cat[2] - cat[3])])
+                    for row in cl.sql(PGSS_TOP, db=db):
+                        top_rows.append([title, direction] + [str(x) for x in row])
+            cl.drop_db(db)
+    results["diagnose"] = {"%s/%s/%s" % k: v for k, v in out.items()}
+    table("Diagnosis: where the time goes (pg_stat_statements, track = all, track_planning = on; ms)",
+          ["workload", "dir", "contender", "wall s", "top-level calls", "top-level exec ms",
+           "nested migration stmts", "their exec ms", "ap_migrate catalog statements (ms)",
+           "rest of the call ms"], rows,
+          ["floor: the top-level statements are the migration statements themselves (exec time; "
+           "psql's round trips and parsing are the rest of the wall time)",
+           "ap_migrate: rest of the call = top-level exec - nested migration exec - catalog plan+exec: "
+           "parsing and analysing the migration SQL through SPI, checksums, NOTICEs, graph and plan",
+           "measured after a restart with pg_stat_statements loaded, so not comparable with the tables above"])
+    table("Diagnosis: the costliest ap_migrate catalog statements (ms)",
+          ["workload", "dir", "calls", "plans", "plan ms", "exec ms", "statement"], top_rows)
+
+
+# ------------------------------------------------------------------ main
+
+def machine_facts(cl, args):
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = "%.1f GiB" % (int(line.split()[1]) / 1048576.0)
+    import alembic
+    import sqlalchemy
+    facts = [
+        ("date", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        ("nproc", str(os.cpu_count())),
+        ("cpu", cpu),
+        ("memory", mem),
+        ("load average at start", " ".join("%.2f" % x for x in os.getloadavg())),
+        ("kernel", platform.release()),
+        ("postgresql", cl.sql("SELECT version()")[0][0]),
+        ("ap_migrate", os.environ.get("APM_BENCH_REVISION", "?")),
+        ("alembic / sqlalchemy / psycopg2", "%s / %s / %s" % (alembic.__version__, sqlalchemy.__version__,
+                                                              psycopg2.__version__.split()[0])),
+        ("python", platform.python_version()),
+        ("mode", "quick" if args.quick else "full"),
+        ("cluster settings", "throwaway initdb defaults, plus autovacuum = off, max_wal_size = 8GB, "
+                             "checkpoint_timeout = 1h (an explicit CHECKPOINT precedes every timed run)"),
+    ]
+    w = max(len(k) for k, _ in facts)
+    print("ap_migrate benchmark")
+    print("====================")
+    for k, v in facts:
+        print("%s  %s" % (k.ljust(w), v))
+    sys.stdout.flush()
+    return dict(facts)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--repo", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--only", default="workloads,noop,scale,memory,diagnose",
+                    help="comma-separated sections")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    if args.quick:
+        rounds = args.rounds or 3
+        w1_sizes, w2_size = [10, 100], 100
+        noop_sizes, per_round = [100, 1000], 3
+        scale_sizes, scale_reps, scale_timeout = [100, 1000, 10000], 3, 120
+        mem_sizes = [100, 1000]
+    else:
+        rounds = args.rounds or 5
+        w1_sizes, w2_size = [100, 1000], 1000
+        noop_sizes, per_round = [1000, 10000], 10
+        scale_sizes, scale_reps, scale_timeout = [1000, 10000, 100000], 3, 600
+        mem_sizes = [1000, 10000]
+
+    t_start = time.time()
+    cl = Cluster(args.work)
+    for s in ("autovacuum = off", "max_wal_size = '8GB'", "checkpoint_timeout = '1h'"):
+        cl.sql("ALTER SYSTEM SET " + s)
+    cl.sql("SELECT pg_reload_conf()")
+    results = {"facts": machine_facts(cl, args)}
+
+    probe = "probe"
+    cl.reset_db(probe)
+    cl.sql("CREATE EXTENSION ap_migrate", db=probe)
+    run_hook = has_run_hook(cl, probe)
+    cl.drop_db(probe)
+
+    diag_wls = []
+    if "workloads" in only or "diagnose" in only:
+        specs = [("W1 N=%s CREATE TABLE" % "{:,}".format(n), "w1_%d" % n, "w1", n, 1.05) for n in w1_sizes]
+        specs.append(("W2 N=%s ALTER TABLE/index/constraint on one table" % "{:,}".format(w2_size),
+                      "w2_%d" % w2_size, "w2", w2_size, 1.05))
+        specs.append(("W3 accounts-payable example (examples/ap_intake, ap_migrate_load)", "w3", "files",
+                      os.path.join(args.repo, "examples", "ap_intake"), None))
+        for title, key, kind, arg, target in specs:
+            log("%s: generating" % title)
+            wl = make_workload(cl, args.work, key, kind, arg)
+            if "workloads" in only:
+                res = bench_workload(cl, title, wl, rounds, run_hook, results)
+                print_workload(title, res, rounds, target)
+            if kind in ("w1", "w2") and arg == max(w1_sizes if kind == "w1" else [w2_size]):
+                diag_wls.append((title.split(" ")[0] + " N=" + "{:,}".format(arg), wl))
+            elif "diagnose" not in only or kind == "files" or kind == "w1":
+                cl.drop_db(wl["tpl"])
+    if "noop" in only:
+        bench_noop(cl, args.work, noop_sizes, rounds, per_round, run_hook, results)
+    if "scale" in only:
+        bench_scale(cl, scale_sizes, scale_reps, scale_timeout, results)
+    if "memory" in only:
+        bench_memory(cl, args.work, mem_sizes, results)
+    if "diagnose" in only and diag_wls:
+        bench_diagnose(cl, diag_wls, results)
+    print("\ntotal benchmark time: %.0f s" % (time.time() - t_start))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,511 @@
+--
+-- security: the privilege model against the attacks of RELIABILITY.md S1-S8,
+-- and bad-input cases #12, #14, #38, #39 and #40 of section 6.
+--
+--   sec_installer  LOGIN, CREATE on the database only: installs ap_migrate
+--   sec_delegate   gets EXECUTE on ap_migrate_upgrade from the installer
+--   sec_app        NOSUPERUSER role registering revisions
+--   sec_other      unrelated role, no grant at all
+--   sec_evil       plants trap functions, operators and types
+--
+\set VERBOSITY default
+SELECT current_database() AS db \gset
+CREATE ROLE sec_installer LOGIN;
+CREATE ROLE sec_delegate;
+CREATE ROLE sec_app;
+CREATE ROLE sec_other;
+CREATE ROLE sec_evil;
+SELECT count(*) AS roles_before FROM pg_roles \gset
+GRANT CREATE ON DATABASE :"db" TO sec_installer, sec_evil;
+GRANT CREATE ON SCHEMA public TO sec_installer;
+CREATE SCHEMA sec_app AUTHORIZATION sec_app;
+CREATE TABLE public.sec_victim (id int);
+
+-- run a statement, return 'ok' or its SQLSTATE
+CREATE FUNCTION public.sec_try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE sql;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE;
+END $$;
+-- every trap calls sec_fired(): a row in sec_trap, a WARNING, and a step of
+-- sec_trap_seq, which survives the rollback of a failed call
+CREATE TABLE public.sec_trap (what text);
+CREATE SEQUENCE public.sec_trap_seq;
+GRANT INSERT ON public.sec_trap TO PUBLIC;
+GRANT USAGE ON SEQUENCE public.sec_trap_seq TO PUBLIC;
+CREATE FUNCTION public.sec_fired(what text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_catalog.nextval('public.sec_trap_seq'::pg_catalog.regclass);
+  INSERT INTO public.sec_trap VALUES (what);
+  RAISE WARNING 'trap % fired', what;
+  RETURN true;
+END $$;
+CREATE VIEW public.sec_traps AS
+  SELECT (SELECT count(*) FROM public.sec_trap) AS trap_rows,
+         (SELECT is_called FROM public.sec_trap_seq) AS ever_fired;
+------------------------------------------------------------------------
+-- 1. S6 (CVE-2022-2625 class): a schema named like the extension's, made
+-- beforehand by the installer, is not adopted; the installer cannot put
+-- functions into pg_catalog; look-alike functions in public stay apart.
+------------------------------------------------------------------------
+SET ROLE sec_installer;
+CREATE SCHEMA ap_migrate;
+CREATE TABLE ap_migrate.revision (id text);
+INSERT INTO ap_migrate.revision VALUES ('planted');
+CREATE EXTENSION ap_migrate;
+\echo :LAST_ERROR_SQLSTATE
+CREATE FUNCTION pg_catalog.ap_migrate_check() RETURNS boolean LANGUAGE sql AS 'SELECT true';
+\echo :LAST_ERROR_SQLSTATE
+CREATE FUNCTION public.ap_migrate_upgrade(target text) RETURNS text LANGUAGE sql
+  AS $$ SELECT 'trap: ' || public.sec_fired('public.ap_migrate_upgrade(text)') $$;
+CREATE FUNCTION public.ap_migrate_upgrade() RETURNS text LANGUAGE sql
+  AS $$ SELECT 'trap: ' || public.sec_fired('public.ap_migrate_upgrade()') $$;
+RESET ROLE;
+SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'ap_migrate') AS extensions,
+       nspowner::regrole AS schema_owner, (SELECT id FROM ap_migrate.revision) AS planted_row
+  FROM pg_namespace WHERE nspname = 'ap_migrate';
+SET ROLE sec_installer;
+DROP TABLE ap_migrate.revision;
+DROP SCHEMA ap_migrate;
+
+------------------------------------------------------------------------
+-- 2. S8: a trusted install by a role with CREATE on the database only.
+-- Every member belongs to the bootstrap superuser; the installer owns the
+-- extension, gets EXECUTE with grant option, SELECT, and no write access.
+------------------------------------------------------------------------
+CREATE EXTENSION ap_migrate;
+RESET ROLE;
+-- the whole catalog as one checksum, to show that refused calls change nothing
+CREATE FUNCTION public.sec_fp() RETURNS text LANGUAGE sql AS $$
+  SELECT md5(concat(
+    (SELECT string_agg(r::text, '|' ORDER BY seq) FROM ap_migrate.revision r),
+    (SELECT string_agg(e::text, '|' ORDER BY revision, kind, position) FROM ap_migrate.revision_edge e),
+    (SELECT string_agg(a::text, '|' ORDER BY revision) FROM ap_migrate.applied a),
+    (SELECT string_agg(h::text, '|' ORDER BY id) FROM ap_migrate.history h))) $$;
+
+SELECT relowner AS bootstrap FROM pg_class WHERE oid = 'pg_class'::regclass \gset
+SELECT extowner::regrole AS extension_owner, (SELECT count(*) FROM pg_roles) - :roles_before AS roles_created
+  FROM pg_extension WHERE extname = 'ap_migrate';
+SELECT count(*) AS members,
+       count(*) FILTER (WHERE coalesce(p.proowner, c.relowner, n.nspowner) = :bootstrap) AS bootstrap_owned
+  FROM pg_depend d
+  LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+  LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+  LEFT JOIN pg_namespace n ON d.classid = 'pg_namespace'::regclass AND n.oid = d.objid
+ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ap_migrate');
+-- indexes and row types too
+SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'ap_migrate'::regnamespace
+           AND relowner <> :bootstrap) AS other_relations,
+       (SELECT count(*) FROM pg_type WHERE typnamespace = 'ap_migrate'::regnamespace
+           AND typowner <> :bootstrap) AS other_types;
+-- what the installer owns here: the extension and its two look-alike functions
+SELECT classid::regclass, count(*) FROM pg_shdepend
+ WHERE refobjid = 'sec_installer'::regrole AND deptype = 'o'
+   AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ GROUP BY 1 ORDER BY classid::regclass::text;
+-- the look-alikes were neither adopted nor replaced
+SELECT p.oid::regprocedure, proowner::regrole, prosrc LIKE '%sec_fired%' AS trap_body,
+       EXISTS (SELECT FROM pg_depend WHERE objid = p.oid AND deptype = 'e') AS member
+  FROM pg_proc p WHERE pronamespace = 'public'::regnamespace AND proname = 'ap_migrate_upgrade'
+ ORDER BY p.oid::regprocedure::text;
+SELECT p.oid::regprocedure AS function,
+       has_function_privilege('sec_installer', p.oid, 'EXECUTE') AS installer,
+       has_function_privilege('sec_installer', p.oid, 'EXECUTE WITH GRANT OPTION') AS grantable,
+       has_function_privilege('sec_other', p.oid, 'EXECUTE') AS other,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public
+  FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid
+ WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_extension'::regclass
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ap_migrate')
+ ORDER BY p.oid::regprocedure::text;
+SELECT c.relname, r.role,
+       has_table_privilege(r.role, c.oid, 'SELECT') AS can_select,
+       has_table_privilege(r.role, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') AS can_write
+  FROM pg_class c, (VALUES ('sec_installer'), ('sec_other')) r(role)
+ WHERE c.relnamespace = 'ap_migrate'::regnamespace AND c.relkind = 'r'
+ ORDER BY 1, 2;
+SELECT c.relname, has_sequence_privilege('sec_installer', c.oid, 'USAGE, UPDATE') AS installer_can_use
+  FROM pg_class c WHERE c.relnamespace = 'ap_migrate'::regnamespace AND c.relkind = 'S' ORDER BY 1;
+
+-- the installer cannot loosen any of it: it owns the extension, not its members
+SET ROLE sec_installer;
+SELECT stmt, public.sec_try(stmt) AS result FROM (VALUES
+  ('ALTER EXTENSION ap_migrate DROP TABLE ap_migrate.history'),
+  ('ALTER TABLE ap_migrate.history DISABLE TRIGGER history_append_only'),
+  ('CREATE TRIGGER sec_t BEFORE INSERT ON ap_migrate.revision FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()'),
+  ('CREATE TABLE ap_migrate.sec_planted (id int)'),
+  ('ALTER FUNCTION ap_migrate_stamp(text) SECURITY DEFINER'),
+  ('CREATE OR REPLACE FUNCTION pg_catalog.ap_migrate_check() RETURNS boolean LANGUAGE sql AS ''SELECT true'''),
+  ('SELECT setval(''ap_migrate.history_seq'', 1)'),
+  ('SELECT nextval(''ap_migrate.revision_seq'')')) v(stmt)
+ ORDER BY 1;
+
+-- the grant option lets the installer delegate: sec_delegate applies a
+-- revision of the installer's (which runs as the installer) and cannot pass
+-- the privilege on
+CREATE SCHEMA sec_inst;
+SELECT ap_migrate_add('5ec000000001', NULL, 'CREATE TABLE sec_inst.t1 (id int)', 'DROP TABLE sec_inst.t1',
+                      'by the installer');
+GRANT EXECUTE ON FUNCTION ap_migrate_upgrade(text) TO sec_delegate;
+SET ROLE sec_delegate;
+SELECT ap_migrate_upgrade('head');
+SELECT ap_migrate_downgrade('base');
+\echo :LAST_ERROR_SQLSTATE
+GRANT EXECUTE ON FUNCTION ap_migrate_upgrade(text) TO sec_other;
+RESET ROLE;
+SELECT tableowner FROM pg_tables WHERE schemaname = 'sec_inst';
+SELECT revision, applied_by FROM ap_migrate.applied;
+SELECT has_function_privilege('sec_other', 'ap_migrate_upgrade(text)', 'EXECUTE') AS other_can_upgrade;
+
+-- S6 again: with search_path = public the extension's functions (in
+-- pg_catalog, searched first) are called, never the look-alikes.  The
+-- qualified call shows the trap works.
+SET search_path = public;
+SELECT ap_migrate_upgrade('head'), ap_migrate_upgrade();
+SET ROLE sec_installer;
+SELECT ap_migrate_upgrade('head'), ap_migrate_upgrade();
+RESET ROLE;
+RESET search_path;
+SELECT * FROM public.sec_traps;
+SELECT public.ap_migrate_upgrade('head') AS qualified;
+TRUNCATE public.sec_trap;
+ALTER SEQUENCE public.sec_trap_seq RESTART;
+
+-- the same install in a second database
+CREATE DATABASE sec_db2;
+GRANT CREATE ON DATABASE sec_db2 TO sec_installer;
+\c sec_db2
+SET ROLE sec_installer;
+CREATE EXTENSION ap_migrate;
+SELECT ap_migrate_add('5ec0000000d2', NULL, 'SELECT 1', 'SELECT 1', 'second database');
+SELECT ap_migrate_upgrade('head');
+RESET ROLE;
+SELECT extowner::regrole AS extension_owner,
+       (SELECT count(*) FROM pg_class WHERE relnamespace = 'ap_migrate'::regnamespace
+           AND relowner <> (SELECT relowner FROM pg_class WHERE oid = 'pg_class'::regclass)) AS other_owners,
+       (SELECT count(*) FROM pg_proc WHERE proname LIKE 'ap\_migrate\_%'
+           AND has_function_privilege('sec_installer', oid, 'EXECUTE')) AS installer_functions,
+       (SELECT count(*) FROM pg_proc WHERE proname LIKE 'ap\_migrate\_%'
+           AND has_function_privilege('public', oid, 'EXECUTE')) AS public_functions,
+       (SELECT count(*) FROM ap_migrate.applied) AS applied
+  FROM pg_extension WHERE extname = 'ap_migrate';
+\c :db
+DROP DATABASE sec_db2;
+SELECT count(*) AS applied_here FROM ap_migrate.applied;
+
+------------------------------------------------------------------------
+-- 3. S3: no direct write on any catalog table, neither for the installer
+-- (who may read them) nor for an unrelated role: 42501 everywhere.
+------------------------------------------------------------------------
+SELECT public.sec_fp() AS fp \gset
+CREATE TEMP VIEW sec_writes AS
+  SELECT t, format(CASE op
+           WHEN 'INSERT' THEN 'INSERT INTO ap_migrate.%I SELECT * FROM ap_migrate.%I'
+           WHEN 'UPDATE' THEN 'UPDATE ap_migrate.%I SET %I = %I'
+           WHEN 'DELETE' THEN 'DELETE FROM ap_migrate.%I'
+           ELSE 'TRUNCATE ap_migrate.%I' END, t, CASE op WHEN 'UPDATE' THEN c ELSE t END, c) AS sql,
+         op, opn
+    FROM (VALUES ('revision', 'id'), ('revision_edge', 'target'), ('applied', 'revision'),
+                 ('history', 'role')) v(t, c),
+         unnest('{INSERT,UPDATE,DELETE,TRUNCATE}'::text[]) WITH ORDINALITY o(op, opn);
+GRANT SELECT ON sec_writes TO sec_installer, sec_other;
+SET ROLE sec_installer;
+SELECT t, string_agg(op || ' ' || public.sec_try(sql), ', ' ORDER BY opn) AS installer
+  FROM sec_writes GROUP BY t ORDER BY t;
+SET ROLE sec_other;
+SELECT t, string_agg(op || ' ' || public.sec_try(sql), ', ' ORDER BY opn) AS unrelated
+  FROM sec_writes GROUP BY t ORDER BY t;
+SELECT ap_migrate_stamp('base');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT public.sec_fp() = :'fp' AS catalog_unchanged;
+
+------------------------------------------------------------------------
+-- 4. S1: revisions registered by sec_app (NOSUPERUSER) run as sec_app even
+-- when a superuser applies them: escalation fails with 42501 and leaves no
+-- trace (each attempt in a transaction that is rolled back).
+------------------------------------------------------------------------
+SET ROLE sec_installer;
+GRANT EXECUTE ON FUNCTION ap_migrate_add(text, text[], text, text, text, text[], text[], boolean, regrole),
+                          ap_migrate_load(text, regrole), ap_migrate_upgrade(text) TO sec_app;
+RESET ROLE;
+BEGIN;
+SET LOCAL ROLE sec_app;
+SELECT ap_migrate_add('5ec0000000a1', NULL, 'ALTER ROLE sec_app SUPERUSER', NULL, 'become superuser');
+RESET ROLE;
+SELECT ap_migrate_upgrade('5ec0000000a1');
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+SET LOCAL ROLE sec_app;
+SELECT ap_migrate_add('5ec0000000a2', NULL, 'GRANT pg_write_server_files TO sec_app', NULL, 'join a predefined role');
+RESET ROLE;
+SELECT ap_migrate_upgrade('5ec0000000a2');
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+SET LOCAL ROLE sec_app;
+SELECT ap_migrate_add('5ec0000000a3', NULL, 'COPY (SELECT 1) TO PROGRAM ''touch sec_pwned''', NULL, 'run a program');
+RESET ROLE;
+SELECT ap_migrate_upgrade('5ec0000000a3');
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+-- code queued to run at the superuser's COMMIT, outside the step
+BEGIN;
+SET LOCAL ROLE sec_app;
+SELECT ap_migrate_add('5ec0000000a4', NULL, $$
+CREATE TABLE sec_app.d (id int);
+CREATE FUNCTION sec_app.d_trg() RETURNS trigger LANGUAGE plpgsql
+  AS 'BEGIN ALTER ROLE sec_app SUPERUSER; RETURN NULL; END';
+CREATE CONSTRAINT TRIGGER d_trg AFTER INSERT ON sec_app.d DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION sec_app.d_trg();
+INSERT INTO sec_app.d VALUES (1);
+$$, NULL, 'deferred trigger');
+RESET ROLE;
+SELECT ap_migrate_upgrade('5ec0000000a4');
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+SET LOCAL ROLE sec_app;
+SELECT ap_migrate_add('5ec0000000a5', NULL, $$
+CREATE FUNCTION sec_app.evt() RETURNS event_trigger LANGUAGE plpgsql
+  AS 'BEGIN ALTER ROLE sec_app SUPERUSER; END';
+CREATE EVENT TRIGGER sec_evt ON ddl_command_end EXECUTE FUNCTION sec_app.evt();
+$$, NULL, 'event trigger');
+RESET ROLE;
+SELECT ap_migrate_upgrade('5ec0000000a5');
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+SET LOCAL ROLE sec_app;
+SELECT ap_migrate_add('5ec0000000a6', NULL, 'SET SESSION AUTHORIZATION DEFAULT', NULL, 'session authorization');
+RESET ROLE;
+SELECT ap_migrate_upgrade('5ec0000000a6');
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+BEGIN;
+SET LOCAL ROLE sec_app;
+SELECT ap_migrate_add('5ec0000000a7', NULL,
+                      'SELECT set_config(''ap_migrate.allow_superuser_migrations'', ''on'', false)', NULL,
+                      'lift the superuser guard');
+RESET ROLE;
+SELECT ap_migrate_upgrade('5ec0000000a7');
+ROLLBACK;
+\echo :LAST_ERROR_SQLSTATE
+-- nothing happened: no superuser, no membership, no program run, no trigger
+SELECT rolsuper, (SELECT count(*) FROM pg_auth_members WHERE member = 'sec_app'::regrole) AS memberships,
+       pg_stat_file('sec_pwned', true) IS NULL AS no_marker_file,
+       (SELECT count(*) FROM pg_event_trigger) AS event_triggers,
+       to_regclass('sec_app.d') IS NULL AS no_table
+  FROM pg_roles WHERE rolname = 'sec_app';
+SELECT public.sec_fp() = :'fp' AS catalog_unchanged;
+
+------------------------------------------------------------------------
+-- 5. S2: sec_app may not register for a superuser, and a superuser-owned
+-- revision in its plan is refused before any step runs; sec_app cannot
+-- lift that guard, not even through a placeholder set before the library
+-- is loaded.
+------------------------------------------------------------------------
+SET ROLE sec_app;
+\set VERBOSITY sqlstate
+SELECT ap_migrate_load(E'-- revision: 5ec000000002\n-- down_revision: 5ec000000001\n-- +upgrade\nSELECT 1',
+                       :bootstrap::oid::regrole);
+\set VERBOSITY default
+SELECT ap_migrate_add('5ec000000002', '{5ec000000001}', 'CREATE TABLE sec_app.first (id int)',
+                      'DROP TABLE sec_app.first', 'by sec_app');
+RESET ROLE;
+SELECT ap_migrate_add('5ec000000003', '{5ec000000002}', 'CREATE TABLE sec_app.su (id int)',
+                      'DROP TABLE sec_app.su', 'by a superuser');
+SELECT public.sec_fp() AS fp \gset
+SET ROLE sec_app;
+SELECT ap_migrate_upgrade('head');
+\echo :LAST_ERROR_SQLSTATE
+SET ap_migrate.allow_superuser_migrations = on;
+\echo :LAST_ERROR_SQLSTATE
+SELECT set_config('ap_migrate.allow_superuser_migrations', 'on', false);
+\echo :LAST_ERROR_SQLSTATE
+ALTER ROLE sec_app SET ap_migrate.allow_superuser_migrations = on;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+-- a new session: the library is not loaded yet, so SET makes a placeholder;
+-- loading the library discards it
+\c
+SET ROLE sec_app;
+SET ap_migrate.allow_superuser_migrations = on;
+SELECT ap_migrate_upgrade('head');
+\echo :LAST_ERROR_SQLSTATE
+SHOW ap_migrate.allow_superuser_migrations;
+RESET ROLE;
+SELECT public.sec_fp() = :'fp' AS catalog_unchanged,
+       to_regclass('sec_app.first') IS NULL AS no_first, to_regclass('sec_app.su') IS NULL AS no_su;
+SELECT ap_migrate_upgrade('head');
+SELECT tablename, tableowner = 'sec_app' AS owned_by_sec_app,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = tableowner) AS owned_by_superuser
+  FROM pg_tables WHERE schemaname = 'sec_app' ORDER BY 1;
+
+------------------------------------------------------------------------
+-- 6. S4: sec_evil's look-alikes of what internal SQL could call, first on
+-- the superuser's search_path, are never called by any ap_migrate function.
+------------------------------------------------------------------------
+SET ROLE sec_evil;
+CREATE SCHEMA sec_evil;
+CREATE FUNCTION sec_evil.now() RETURNS timestamptz LANGUAGE sql
+  AS $$ SELECT public.sec_fired('now()'); SELECT pg_catalog.now() $$;
+CREATE FUNCTION sec_evil.clock_timestamp() RETURNS timestamptz LANGUAGE sql
+  AS $$ SELECT public.sec_fired('clock_timestamp()'); SELECT pg_catalog.clock_timestamp() $$;
+CREATE FUNCTION sec_evil.nextval(regclass) RETURNS bigint LANGUAGE sql
+  AS $$ SELECT public.sec_fired('nextval()'); SELECT pg_catalog.nextval($1) $$;
+CREATE FUNCTION sec_evil.unnest(anyarray) RETURNS SETOF anyelement LANGUAGE sql
+  AS $$ SELECT public.sec_fired('unnest()'); SELECT pg_catalog.unnest($1) $$;
+CREATE FUNCTION sec_evil.array_position(anycompatiblearray, anycompatible) RETURNS int LANGUAGE sql
+  AS $$ SELECT public.sec_fired('array_position()'); SELECT pg_catalog.array_position($1, $2) $$;
+CREATE FUNCTION sec_evil.lower(text) RETURNS text LANGUAGE sql
+  AS $$ SELECT public.sec_fired('lower()'); SELECT pg_catalog.lower($1) $$;
+CREATE FUNCTION sec_evil.format(text) RETURNS text LANGUAGE sql
+  AS $$ SELECT public.sec_fired('format()'); SELECT pg_catalog.format($1) $$;
+CREATE FUNCTION sec_evil.quote_ident(text) RETURNS text LANGUAGE sql
+  AS $$ SELECT public.sec_fired('quote_ident()'); SELECT pg_catalog.quote_ident($1) $$;
+CREATE FUNCTION sec_evil.set_config(text, text, boolean) RETURNS text LANGUAGE sql
+  AS $$ SELECT public.sec_fired('set_config()'); SELECT pg_catalog.set_config($1, $2, $3) $$;
+CREATE FUNCTION sec_evil.pg_advisory_xact_lock(integer, integer) RETURNS void LANGUAGE sql
+  AS $$ SELECT public.sec_fired('pg_advisory_xact_lock()'); SELECT pg_catalog.pg_advisory_xact_lock($1, $2) $$;
+CREATE FUNCTION sec_evil.texteq(text, text) RETURNS boolean LANGUAGE sql
+  AS $$ SELECT public.sec_fired('='); SELECT pg_catalog.texteq($1, $2) $$;
+CREATE FUNCTION sec_evil.textne(text, text) RETURNS boolean LANGUAGE sql
+  AS $$ SELECT public.sec_fired('<>'); SELECT pg_catalog.textne($1, $2) $$;
+CREATE FUNCTION sec_evil.arraycontains(text[], text[]) RETURNS boolean LANGUAGE sql
+  AS $$ SELECT public.sec_fired('@>'); SELECT pg_catalog.arraycontains($1, $2) $$;
+CREATE FUNCTION sec_evil.textcat(text, text) RETURNS text LANGUAGE sql
+  AS $$ SELECT public.sec_fired('||'); SELECT pg_catalog.textcat($1, $2) $$;
+CREATE OPERATOR sec_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = sec_evil.texteq);
+CREATE OPERATOR sec_evil.<> (LEFTARG = text, RIGHTARG = text, FUNCTION = sec_evil.textne);
+CREATE OPERATOR sec_evil.@> (LEFTARG = text[], RIGHTARG = text[], FUNCTION = sec_evil.arraycontains);
+CREATE OPERATOR sec_evil.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = sec_evil.textcat);
+-- types are looked up on search_path too
+CREATE DOMAIN sec_evil.text AS pg_catalog.text CHECK (public.sec_fired('type text'));
+CREATE DOMAIN sec_evil.regclass AS pg_catalog.regclass CHECK (public.sec_fired('type regclass'));
+RESET ROLE;
+-- the traps work: the superuser's own unqualified SQL calls them
+SET search_path = sec_evil, pg_catalog;
+SELECT now() IS NOT NULL AS now, 'a'::pg_catalog.text = 'a' AS eq, unnest(ARRAY[1]) AS unnest;
+RESET search_path;
+SELECT DISTINCT what FROM public.sec_trap ORDER BY 1;
+TRUNCATE public.sec_trap;
+ALTER SEQUENCE public.sec_trap_seq RESTART;
+
+-- Every ap_migrate function, called with every name qualified, on the
+-- revisions 5ec4<p>0000001..5 (a branch point, a dependency, a merge).
+-- The driver and the revisions' own SQL call nothing unqualified
+-- (declared types included: plpgsql resolves them on the search_path).
+CREATE TABLE public.sec_s4 (step text);
+CREATE FUNCTION public.sec_every_call(p text, parent text) RETURNS void LANGUAGE plpgsql AS $f$
+DECLARE
+  r1 pg_catalog.text := pg_catalog.concat('5ec4', p, '0000001');
+  r2 pg_catalog.text := pg_catalog.concat('5ec4', p, '0000002');
+  r3 pg_catalog.text := pg_catalog.concat('5ec4', p, '0000003');
+  r4 pg_catalog.text := pg_catalog.concat('5ec4', p, '0000004');
+  r5 pg_catalog.text := pg_catalog.concat('5ec4', p, '0000005');
+  up pg_catalog.text := 'INSERT INTO public.sec_s4 VALUES (''up'')';
+  down pg_catalog.text := 'INSERT INTO public.sec_s4 VALUES (''down'')';
+  cs pg_catalog.text;
+BEGIN
+  PERFORM pg_catalog.ap_migrate_add(r1, ARRAY[parent], up, down, 'one',
+                                    ARRAY[pg_catalog.concat('sec', p)]);
+  PERFORM pg_catalog.ap_migrate_add(r2, ARRAY[r1], up, down, 'two');
+  PERFORM pg_catalog.ap_migrate_add(r3, ARRAY[r1], up, down, 'three', depends_on => ARRAY[r2]);
+  -- a child before its parent, then the parent (the cycle check loads the graph)
+  PERFORM pg_catalog.ap_migrate_add(r5, ARRAY[r4], up, down, 'five');
+  PERFORM pg_catalog.ap_migrate_load(pg_catalog.concat(
+    '-- revision: ', r4, pg_catalog.chr(10), '-- down_revision: ', r2, ' ', r3, pg_catalog.chr(10),
+    '-- message: four', pg_catalog.chr(10), '-- +upgrade', pg_catalog.chr(10), up, pg_catalog.chr(10),
+    '-- +downgrade', pg_catalog.chr(10), down));
+  -- replacing a pending revision
+  PERFORM pg_catalog.ap_migrate_add(r5, ARRAY[r4], up, down, 'five, replaced');
+  PERFORM pg_catalog.ap_migrate_add(r5, ARRAY[r4], up, down, 'five, replaced');
+  PERFORM * FROM pg_catalog.ap_migrate_plan('heads');
+  PERFORM pg_catalog.ap_migrate_sql('heads');
+  PERFORM pg_catalog.ap_migrate_upgrade(r2);
+  PERFORM pg_catalog.ap_migrate_upgrade(pg_catalog.concat('sec', p, '@+1'));
+  PERFORM pg_catalog.ap_migrate_upgrade('head');
+  PERFORM pg_catalog.ap_migrate_upgrade('head');
+  PERFORM pg_catalog.ap_migrate_upgrade('heads');
+  PERFORM * FROM pg_catalog.ap_migrate_current();
+  PERFORM * FROM pg_catalog.ap_migrate_heads();
+  PERFORM * FROM pg_catalog.ap_migrate_branches();
+  PERFORM * FROM pg_catalog.ap_migrate_history();
+  PERFORM * FROM pg_catalog.ap_migrate_history(pg_catalog.concat(r1, ':head'));
+  PERFORM * FROM pg_catalog.ap_migrate_show(r4);
+  PERFORM * FROM pg_catalog.ap_migrate_show(pg_catalog.concat('sec', p));
+  PERFORM * FROM pg_catalog.ap_migrate_validate();
+  PERFORM pg_catalog.ap_migrate_check();
+  PERFORM pg_catalog.ap_migrate_downgrade('-1');
+  PERFORM pg_catalog.ap_migrate_downgrade(r2);
+  PERFORM * FROM pg_catalog.ap_migrate_plan(r1);
+  PERFORM pg_catalog.ap_migrate_sql(r1);
+  PERFORM pg_catalog.ap_migrate_stamp(r4);
+  PERFORM pg_catalog.ap_migrate_stamp(r2);
+  -- what an offline script records
+  SELECT checksum INTO cs FROM ap_migrate.revision WHERE id OPERATOR(pg_catalog.=) r3;
+  PERFORM pg_catalog.ap_migrate_mark('upgrade', r3, cs);
+  PERFORM pg_catalog.ap_migrate_mark('downgrade', r3, cs);
+  -- error paths
+  BEGIN
+    PERFORM pg_catalog.ap_migrate_upgrade('5ec4ffffffff');
+  EXCEPTION WHEN undefined_object THEN NULL;
+  END;
+  BEGIN
+    PERFORM pg_catalog.ap_migrate_add(r1, '{}', up, down);
+  EXCEPTION WHEN OTHERS THEN NULL;
+  END;
+  PERFORM pg_catalog.ap_migrate_upgrade('heads');
+END $f$;
+
+SET client_min_messages = warning;
+SET search_path = sec_evil, pg_catalog;
+SELECT public.sec_every_call('a', '5ec000000003');
+SET search_path = sec_evil, public;
+SELECT public.sec_every_call('b', '5ec4a0000005');
+RESET search_path;
+RESET client_min_messages;
+SELECT * FROM public.sec_traps;
+-- all of it ran: applied revisions and history rows of both runs
+SELECT count(*) AS applied FROM ap_migrate.applied WHERE revision LIKE '5ec4%';
+SELECT operation, count(*) FROM ap_migrate.history WHERE revision LIKE '5ec4%' GROUP BY 1 ORDER BY 1;
+
+-- pg_temp shadows, in the superuser's own session: functions there are
+-- never looked up, but types are when pg_temp is put first
+CREATE FUNCTION pg_temp.now() RETURNS timestamptz LANGUAGE sql
+  AS $$ SELECT public.sec_fired('pg_temp.now()'); SELECT pg_catalog.now() $$;
+CREATE FUNCTION pg_temp.clock_timestamp() RETURNS timestamptz LANGUAGE sql
+  AS $$ SELECT public.sec_fired('pg_temp.clock_timestamp()'); SELECT pg_catalog.clock_timestamp() $$;
+CREATE FUNCTION pg_temp.nextval(regclass) RETURNS bigint LANGUAGE sql
+  AS $$ SELECT public.sec_fired('pg_temp.nextval()'); SELECT pg_catalog.nextval($1) $$;
+CREATE TEMP TABLE revision (id text);
+CREATE TEMP TABLE applied (revision text);
+CREATE DOMAIN pg_temp.text AS pg_catalog.text CHECK (public.sec_fired('type pg_temp.text'));
+SET search_path = pg_temp, pg_catalog;
+SELECT 'x'::text AS control;
+RESET search_path;
+TRUNCATE public.sec_trap;
+ALTER SEQUENCE public.sec_trap_seq RESTART;
+SET client_min_messages = warning;
+SET search_path = pg_temp, pg_catalog;
+SELECT public.sec_every_call('c', '5ec4b0000005');
+RESET client_min_messages;
+RESET search_path;
+DROP DOMAIN pg_temp.text;
+DROP FUNCTION pg_temp.now(), pg_temp.clock_timestamp(), pg_temp.nextval(regclass);
+DROP TABLE pg_temp.revision, pg_temp.applied;
+-- an offline script, run by psql with the hijacked search_path
+SET search_path = sec_evil, pg_catalog;
+SELECT pg_catalog.ap_migrate_add('5ec4d0000001', ARRAY['5ec4c0000005'], 'INSERT INTO public.sec_s4 VALUES (''offline'')',
+                                 'SELECT 1', 'offline');
+SELECT pg_catalog.ap_migrate_sql('head') AS script \gset
+:script
+RESET search_path;
+SELECT * FROM public.sec_traps;
+SELECT revision FROM ap_migrate_current();
+SELECT count(*) AS applied FROM ap_migrate.applied WHERE revision LIKE '5ec4%';
+SELECT step, count(*) FROM public.sec_s4 GROUP BY 1 ORDER BY 1;
