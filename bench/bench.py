@@ -274,7 +274,6 @@ def bench_workload(cl, title, wl, rounds, run_hook, results):
             except Exception as e:  # report, keep going with the others
                 errors[key] = str(e).strip().splitlines()[-1][:300] if str(e).strip() else repr(e)
                 log("%s: %s failed: %s" % (title, key, errors[key]))
-        cl.drop_db("run_%s" % cs[-1][0])
     for key, _, _, _ in cs:
         cl.drop_db("run_%s" % key)
     results[title] = {"times": times, "errors": errors, "register_s": wl["register_s"], "n": wl["n"],
@@ -393,24 +392,23 @@ def scale_register_sql(shape, n):
     """One statement registering n revisions (ids from md5, so they look
     random like Alembic's).  linear: a chain.  dag: blocks of 8 -- a trunk
     revision, two branches of 3 from it, a merge of both (empty SQL) -- each
-    block's trunk revision a child of the previous merge."""
-    idf = lambda e: "substr(md5('%s' || (%s)), 1, 12)" % (shape, e)
+    block's trunk revision a child of the previous block's merge."""
+    def idf(e):
+        return "substr(md5('" + shape + "' || (" + e + ")), 1, 12)"
+    create = "format('CREATE TABLE s%s (id bigint PRIMARY KEY, note text)', i)"
+    drop = "format('DROP TABLE s%s', i)"
     if shape == "linear":
-        parents = "CASE WHEN i = 1 THEN NULL ELSE ARRAY[%s] END" % idf("i - 1")
-        up = "format('CREATE TABLE s%s (id bigint PRIMARY KEY, note text)', i)"
-        down = "format('DROP TABLE s%s', i)"
+        parents = "CASE WHEN i = 1 THEN NULL ELSE ARRAY[" + idf("i - 1") + "] END"
+        up, down = create, drop
     else:
         parents = ("CASE WHEN i = 1 THEN NULL"
-                   " WHEN (i - 1) %% 8 IN (1, 4) THEN ARRAY[%s]"
-                   " WHEN (i - 1) %% 8 = 7 THEN ARRAY[%s, %s]"
-                   " ELSE ARRAY[%s] END" % (idf("i - (i - 1) % 8"), idf("i - 4"), idf("i - 1"), idf("i - 1")))
-        up = ("CASE WHEN (i - 1) %% 8 = 7 THEN '' ELSE "
-              "format('CREATE TABLE s%%s (id bigint PRIMARY KEY, note text)', i) END")
-        down = "CASE WHEN (i - 1) %% 8 = 7 THEN '' ELSE format('DROP TABLE s%%s', i) END"
-        return ("SELECT count(ap_migrate_add(%s, %s, %s, %s, 'revision ' || i))"
-                " FROM generate_series(1, %d) AS i" % (idf("i"), parents, up, down, n)).replace("%%", "%")
-    return ("SELECT count(ap_migrate_add(%s, %s, %s, %s, 'revision ' || i))"
-            " FROM generate_series(1, %d) AS i" % (idf("i"), parents, up, down, n))
+                   " WHEN (i - 1) % 8 IN (1, 4) THEN ARRAY[" + idf("i - (i - 1) % 8") + "]"
+                   " WHEN (i - 1) % 8 = 7 THEN ARRAY[" + idf("i - 4") + ", " + idf("i - 1") + "]"
+                   " ELSE ARRAY[" + idf("i - 1") + "] END")
+        up = "CASE WHEN (i - 1) % 8 = 7 THEN '' ELSE " + create + " END"
+        down = "CASE WHEN (i - 1) % 8 = 7 THEN '' ELSE " + drop + " END"
+    return ("SELECT count(ap_migrate_add(" + idf("i") + ", " + parents + ", " + up + ", " + down
+            + ", 'revision ' || i)) FROM generate_series(1, " + str(n) + ") AS i")
 
 
 def timed_sql(cur, q, reps=1):
@@ -634,10 +632,13 @@ SELECT calls, plans, round(total_plan_time::numeric, 1), round(total_exec_time::
 
 
 def restart_with_pgss(cl):
-    cl.sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-    cl.sql("ALTER SYSTEM SET pg_stat_statements.track = 'all'")
-    cl.sql("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
-    cl.sql("ALTER SYSTEM SET pg_stat_statements.max = 20000")
+    # the module's settings are unknown to ALTER SYSTEM until it is loaded
+    with open(os.path.join(cl.work, "data", "postgresql.conf"), "a") as f:
+        f.write("\n# bench/bench.py, diagnosis\n"
+                "shared_preload_libraries = 'pg_stat_statements'\n"
+                "pg_stat_statements.track = 'all'\n"
+                "pg_stat_statements.track_planning = on\n"
+                "pg_stat_statements.max = 20000\n")
     cl.admin.close()
     cl.admin = None
     subprocess.run(["pg_ctl", "-D", os.path.join(cl.work, "data"), "-w", "-m", "fast", "restart"],
@@ -666,7 +667,7 @@ def bench_diagnose(cl, wls, results):
             cl.run(cl.psql(db, "-c", "SELECT 1"))
             for direction, args in (("up", up), ("down", down)):
                 cl.checkpoint()
-                cl.sql("SELECT pg_stat_statements_reset()")
+                cl.sql("SELECT pg_stat_statements_reset()", db=db)
                 t, _, _ = cl.run(cl.psql(db, *args))
                 stats = cl.sql(PGSS, db=db)
                 out[(title, contender, direction)] = dict(wall=t, stats=stats)
@@ -754,9 +755,9 @@ def main():
     only = set(args.only.split(","))
     if args.quick:
         rounds = args.rounds or 3
-        w1_sizes, w2_size = [10, 100], 100
+        w1_sizes, w2_size = [50], 50
         noop_sizes, per_round = [100, 1000], 3
-        scale_sizes, scale_reps, scale_timeout = [100, 1000, 10000], 3, 120
+        scale_sizes, scale_reps, scale_timeout = [100, 1000], 3, 60
         mem_sizes = [100, 1000]
     else:
         rounds = args.rounds or 5
@@ -791,10 +792,8 @@ def main():
             if "workloads" in only:
                 res = bench_workload(cl, title, wl, rounds, run_hook, results)
                 print_workload(title, res, rounds, target)
-            if kind in ("w1", "w2") and arg == max(w1_sizes if kind == "w1" else [w2_size]):
-                diag_wls.append((title.split(" ")[0] + " N=" + "{:,}".format(arg), wl))
-            elif "diagnose" not in only or kind == "files" or kind == "w1":
-                cl.drop_db(wl["tpl"])
+            if (kind == "w1" and arg == max(w1_sizes)) or kind == "w2":
+                diag_wls.append(("%s N=%s" % (kind.upper(), "{:,}".format(arg)), wl))
     if "noop" in only:
         bench_noop(cl, args.work, noop_sizes, rounds, per_round, run_hook, results)
     if "scale" in only:

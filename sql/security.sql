@@ -111,6 +111,8 @@ SELECT p.oid::regprocedure, proowner::regrole, prosrc LIKE '%sec_fired%' AS trap
        EXISTS (SELECT FROM pg_depend WHERE objid = p.oid AND deptype = 'e') AS member
   FROM pg_proc p WHERE pronamespace = 'public'::regnamespace AND proname = 'ap_migrate_upgrade'
  ORDER BY p.oid::regprocedure::text;
+-- every SQL-callable function for the installer, none for anyone else (the
+-- trigger function is nobody's to call)
 SELECT p.oid::regprocedure AS function,
        has_function_privilege('sec_installer', p.oid, 'EXECUTE') AS installer,
        has_function_privilege('sec_installer', p.oid, 'EXECUTE WITH GRANT OPTION') AS grantable,
@@ -509,3 +511,146 @@ SELECT * FROM public.sec_traps;
 SELECT revision FROM ap_migrate_current();
 SELECT count(*) AS applied FROM ap_migrate.applied WHERE revision LIKE '5ec4%';
 SELECT step, count(*) FROM public.sec_s4 GROUP BY 1 ORDER BY 1;
+
+------------------------------------------------------------------------
+-- 7. S5: injection.  Ids, parents, labels and dependencies with quotes,
+-- semicolons, comment or dollar markers, backslashes or format directives
+-- are refused (22023); messages are stored and shown verbatim; targets are
+-- looked up, never executed.
+------------------------------------------------------------------------
+SELECT public.sec_fp() AS fp \gset
+SET ap_migrate.revision_id_format = relaxed;
+SELECT id,
+       public.sec_try(format('SELECT ap_migrate_add(%L, NULL, ''SELECT 1'', NULL)', id)) AS id,
+       public.sec_try(format('SELECT ap_migrate_add(''sec_ok'', %L, ''SELECT 1'', NULL)', ARRAY[id])) AS parent,
+       public.sec_try(format('SELECT ap_migrate_add(''sec_ok'', NULL, ''SELECT 1'', NULL, '''', %L)', ARRAY[id])) AS label,
+       public.sec_try(format('SELECT ap_migrate_add(''sec_ok'', NULL, ''SELECT 1'', NULL, '''', NULL, %L)', ARRAY[id])) AS dependency,
+       public.sec_try(format('SELECT ap_migrate_load(%L)', E'-- revision: ' || id || E'\n-- down_revision:\n-- +upgrade\nSELECT 1')) AS load
+  FROM unnest(ARRAY[$$x'); DROP TABLE public.sec_victim; --$$, '"v"', 'v;', 'v--x', '$$v$$', E'v\\', 'v%s', '%I',
+                    '%n%n%n', 'v''', repeat('v', 129)]) AS id
+ ORDER BY 1;
+RESET ap_migrate.revision_id_format;
+SELECT public.sec_fp() = :'fp' AS catalog_unchanged;
+
+-- a message full of them
+SELECT $m$x'); DROP TABLE public.sec_victim; -- "q" $$ \ %s %I %n %999999999s$m$ AS msg \gset
+SELECT ap_migrate_add('5ec500000001', '{5ec4d0000001}', 'SELECT 1', 'SELECT 1', :'msg');
+SELECT ap_migrate_add('5ec500000002', '{5ec500000001}', 'SELECT 1/0', 'SELECT 1', :'msg');
+SELECT ap_migrate_upgrade('5ec500000001');
+SELECT ap_migrate_upgrade('5ec500000002');
+\echo :LAST_ERROR_SQLSTATE
+SELECT revision, message = :'msg' AS verbatim FROM ap_migrate_history() WHERE revision LIKE '5ec5%' ORDER BY 1;
+SELECT message = :'msg' AS verbatim FROM ap_migrate_plan('5ec500000002');
+SELECT message = :'msg' AS verbatim FROM ap_migrate_show('5ec500000001');
+SELECT public.sec_fp() AS fp \gset
+
+-- targets: refused (22023), unknown (42704) or not applied (22023); a
+-- target with pg_sleep would take 5 s if it ever ran
+SELECT clock_timestamp() AS t0 \gset
+SELECT tn, replace(t, E'\n', '\n') AS target,
+       string_agg(f || ' ' || public.sec_try(format(sql, t)), ', ' ORDER BY fn) AS results
+  FROM unnest(ARRAY[$$x'); DROP TABLE public.sec_victim; --$$, '"; SELECT pg_sleep(5); --',
+                    $$head'; SELECT pg_sleep(5); --$$, '$$; DROP TABLE public.sec_victim; $$',
+                    E'head\nDROP TABLE public.sec_victim', E'5ec5\\', '%s%n%I', 'sec@%n',
+                    $$sec'@head$$, '5ec500000001; DROP TABLE public.sec_victim', '+1; --',
+                    repeat('x', 64), repeat('y', 129)]) WITH ORDINALITY AS u(t, tn),
+       (VALUES (1, 'upgrade', 'SELECT ap_migrate_upgrade(%L)'), (2, 'downgrade', 'SELECT ap_migrate_downgrade(%L)'),
+               (3, 'stamp', 'SELECT ap_migrate_stamp(%L)'), (4, 'plan', 'SELECT * FROM ap_migrate_plan(%L)'),
+               (5, 'sql', 'SELECT ap_migrate_sql(%L)'), (6, 'show', 'SELECT * FROM ap_migrate_show(%L)'),
+               (7, 'history', 'SELECT * FROM ap_migrate_history(%L)'),
+               (8, 'mark', 'SELECT ap_migrate_mark(''upgrade'', %1$L, %1$L)'),
+               (9, 'mark_op', 'SELECT ap_migrate_mark(%1$L, ''5ec500000002'', %1$L)')) AS c(fn, f, sql)
+ GROUP BY tn, t ORDER BY tn;
+SELECT clock_timestamp() - :'t0' < interval '3 s' AS no_sleep, to_regclass('public.sec_victim') IS NOT NULL AS victim_intact,
+       public.sec_fp() = :'fp' AS catalog_unchanged;
+
+------------------------------------------------------------------------
+-- 8. Bad inputs of RELIABILITY.md section 6 not covered elsewhere
+------------------------------------------------------------------------
+SELECT ap_migrate_add('5ec500000002', '{5ec500000001}', 'SELECT 1', 'SELECT 1', 'fixed');
+-- #12: no limit of ap_migrate's own: a 10 MB body (1,000 statements of
+-- 10 kB) registers and applies
+CREATE TABLE public.sec_big (v text);
+SELECT ap_migrate_add('5ec600000001', '{5ec500000002}',
+         repeat('INSERT INTO public.sec_big VALUES (''' || repeat('x', 10000) || ''');' || E'\n', 1000),
+         'TRUNCATE public.sec_big', 'ten megabytes');
+SELECT length(upgrade_sql) AS upgrade_bytes FROM ap_migrate.revision WHERE id = '5ec600000001';
+SELECT ap_migrate_upgrade('5ec600000001');
+SELECT count(*) AS statements_run, sum(length(v)) AS bytes FROM public.sec_big;
+
+-- #14: NUL characters never reach ap_migrate (54000, or 22021 for
+-- invalid text)
+SELECT public.sec_fp() AS fp \gset
+SELECT ap_migrate_add('5ec600000002', '{5ec600000001}', 'SELECT 1' || chr(0), NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_add('5ec600000002', '{5ec600000001}', 'SELECT 1', NULL, 'nul' || chr(0));
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_upgrade('5ec6' || chr(0));
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_add('5ec600000002', '{5ec600000001}', convert_from('\x53454c45435400'::bytea, 'UTF8'), NULL);
+\echo :LAST_ERROR_SQLSTATE
+
+-- #38: 10,000 nested parentheses exhaust PostgreSQL's parser stack at
+-- registration (42601); an expression of 100,000 terms registers and
+-- exceeds the stack depth when it runs (54001): no crash, nothing applied
+\set VERBOSITY terse
+SELECT ap_migrate_add('5ec600000002', '{5ec600000001}', 'SELECT ' || repeat('(', 10000) || '1' || repeat(')', 10000), NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT public.sec_fp() = :'fp' AS catalog_unchanged;
+SELECT ap_migrate_add('5ec600000002', '{5ec600000001}', 'SELECT 1' || repeat(' + 1', 100000), NULL, 'deep');
+SELECT public.sec_fp() AS fp \gset
+SELECT ap_migrate_upgrade('5ec600000002');
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT public.sec_fp() = :'fp' AS catalog_unchanged;
+SELECT ap_migrate_add('5ec600000002', '{5ec600000001}', 'SELECT 1', 'SELECT 1', 'shallow');
+
+-- #39: a migration that drops the extension, its schema or a table fails
+-- cleanly, and the call is rolled back
+SELECT ap_migrate_add('5ec600000003', '{5ec600000002}', 'DROP SCHEMA ap_migrate CASCADE', NULL, 'drop the schema');
+SELECT ap_migrate_add('5ec600000004', '{5ec600000002}', 'DROP TABLE ap_migrate.history', NULL, 'drop a table');
+SELECT ap_migrate_add('5ec600000005', '{5ec600000002}', 'DROP EXTENSION ap_migrate', NULL, 'drop the extension');
+SELECT public.sec_fp() AS fp \gset
+SELECT ap_migrate_upgrade('5ec600000003');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_upgrade('5ec600000004');
+\echo :LAST_ERROR_SQLSTATE
+SET client_min_messages = error;
+\set VERBOSITY sqlstate
+SELECT ap_migrate_upgrade('5ec600000005');
+\set VERBOSITY default
+RESET client_min_messages;
+SELECT public.sec_fp() = :'fp' AS catalog_unchanged, (SELECT count(*) FROM pg_extension WHERE extname = 'ap_migrate') AS extension,
+       (SELECT revision FROM ap_migrate_current()) AS current;
+
+-- #40: a migration locking the history log in ACCESS EXCLUSIVE mode: the
+-- lock is the caller's own, so the step's bookkeeping goes on; run as a
+-- role without write access it is refused (42501)
+SELECT ap_migrate_add('5ec600000006', '{5ec600000002}', 'LOCK TABLE ap_migrate.history IN ACCESS EXCLUSIVE MODE',
+                      'LOCK TABLE ap_migrate.history IN ACCESS EXCLUSIVE MODE', 'lock the log');
+SELECT ap_migrate_upgrade('5ec600000006');
+SELECT ap_migrate_downgrade('5ec600000002');
+SELECT operation, revision FROM ap_migrate.history WHERE id > (SELECT max(id) - 2 FROM ap_migrate.history) ORDER BY id;
+SET ROLE sec_installer;
+SELECT ap_migrate_add('5ec600000007', '{5ec600000002}', 'LOCK TABLE ap_migrate.history IN ACCESS EXCLUSIVE MODE',
+                      NULL, 'lock the log as the installer');
+RESET ROLE;
+SELECT ap_migrate_upgrade('5ec600000007');
+\echo :LAST_ERROR_SQLSTATE
+SELECT revision FROM ap_migrate_current();
+
+------------------------------------------------------------------------
+-- Cleanup
+------------------------------------------------------------------------
+DROP EXTENSION ap_migrate;
+SET client_min_messages = warning;
+DROP SCHEMA sec_app, sec_inst, sec_evil CASCADE;
+RESET client_min_messages;
+DROP VIEW public.sec_traps;
+DROP TABLE public.sec_victim, public.sec_trap, public.sec_s4, public.sec_big;
+DROP SEQUENCE public.sec_trap_seq;
+DROP FUNCTION public.sec_try(text), public.sec_fired(text), public.sec_fp(),
+              public.sec_every_call(text, text), public.ap_migrate_upgrade(text), public.ap_migrate_upgrade();
+DROP OWNED BY sec_installer, sec_delegate, sec_app, sec_other, sec_evil;
+DROP ROLE sec_installer, sec_delegate, sec_app, sec_other, sec_evil;
+SELECT count(*) AS leftover_roles FROM pg_roles WHERE rolname LIKE 'sec\_%';

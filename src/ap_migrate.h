@@ -162,7 +162,7 @@ extern bool *apm_graph_descendants_by_parents(const ApmGraph *graph, List *from)
 extern int *apm_graph_order(const ApmGraph *graph, const bool *member,
 							bool reverse, int *count);
 extern int *apm_graph_walk_order(const ApmGraph *graph, const bool *member,
-								 List *heads, int *count);
+								 List *heads, int *count, int *unreached);
 extern List *apm_graph_ids(const ApmGraph *graph, List *indexes);
 extern char *apm_graph_join_ids(const ApmGraph *graph, List *indexes,
 								const char *sep);

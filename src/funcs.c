@@ -480,10 +480,17 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 		/* start:end, as alembic history -r; needs a navigable graph */
 		List	   *top;
 		bool	   *members;
+		int			unreached;
 
 		apm_graph_check_usable(graph, false);
 		members = apm_resolve_range(graph, range, &top);
-		order = apm_graph_walk_order(graph, members, top, &count);
+		order = apm_graph_walk_order(graph, members, top, &count, &unreached);
+		if (unreached > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("history range \"%s\" cannot be listed", range),
+					 errdetail("Revision \"%s\" lies in the range but is reached from its end only through a dependency.",
+							   graph->nodes[order[count - 1]].id)));
 	}
 	else if (apm_graph_find_cycle(graph) == NIL)
 	{
@@ -491,7 +498,7 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 
 		/* Alembic's order: its walk down from the heads */
 		memset(all, true, sizeof(bool) * graph->nnodes);
-		order = apm_graph_walk_order(graph, all, apm_graph_heads(graph), &count);
+		order = apm_graph_walk_order(graph, all, apm_graph_heads(graph), &count, NULL);
 	}
 	else
 		order = apm_graph_order(graph, NULL, true, &count);

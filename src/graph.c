@@ -682,7 +682,7 @@ compare_index(const void *a, const void *b)
  */
 int *
 apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
-					 int *count)
+					 int *count, int *unreached)
 {
 	int			n = Max(graph->nnodes, 1);
 	bool	   *todo = palloc(sizeof(bool) * n);
@@ -790,9 +790,15 @@ apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
 	}
 
 	/* members no head leads to (none, for the sets plans ask about) */
+	if (unreached)
+		*unreached = 0;
 	for (i = 0; i < graph->nnodes; i++)
 		if (todo[i])
+		{
 			order[norder++] = i;
+			if (unreached)
+				(*unreached)++;
+		}
 
 	pfree(todo);
 	pfree(current);

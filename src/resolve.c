@@ -530,7 +530,7 @@ upgrade_plan(const ApmGraph *graph, List *target)
 
 	/* Alembic's walk down from the targets, run backwards */
 	plan->operation = APM_UPGRADE;
-	walk = apm_graph_walk_order(graph, needed, target, &plan->nsteps);
+	walk = apm_graph_walk_order(graph, needed, target, &plan->nsteps, NULL);
 	plan->steps = palloc(sizeof(int) * Max(plan->nsteps, 1));
 	for (i = 0; i < plan->nsteps; i++)
 		plan->steps[i] = walk[plan->nsteps - 1 - i];
@@ -607,7 +607,7 @@ downgrade_plan(const ApmGraph *graph, const Target *target,
 	/* Alembic's walk down from the current revisions */
 	plan->operation = APM_DOWNGRADE;
 	plan->steps = apm_graph_walk_order(graph, remove, apm_graph_current(graph),
-									   &plan->nsteps);
+									   &plan->nsteps, NULL);
 	pfree(remove);
 
 	/*
@@ -676,7 +676,7 @@ range_side(const ApmGraph *graph, const char *side, const char *dflt)
 /*
  * apm_resolve_range resolves alembic history's "start:end": the revisions
  * from start (included) up to end, that is end and its ancestors that
- * descend from start.  start defaults to base and end to heads.  *top gets
+ * descend from start along parents, as in Alembic.  start defaults to base and end to heads.  *top gets
  * the end revisions, where a walk down the range starts.
  */
 bool *

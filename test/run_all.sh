@@ -59,7 +59,7 @@ run_suite isolation check-isolation
 # over its cases (fixed seed; APM_DIFF_CASES to run more).
 apm_log "running the differential test against Alembic"
 difflog="$work/alembic_diff.log"
-/usr/bin/python3 "$repo/test/alembic_diff.py" --cases "${APM_DIFF_CASES:-500}" \
+/usr/bin/python3 "$repo/test/alembic_diff.py" --with-pending --cases "${APM_DIFF_CASES:-500}" \
 	--dbname alembic_diff >"$difflog" 2>&1
 tail -n 5 "$difflog"
 diff_counts=$(tail -n 1 "$difflog" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The ap_migrate performance benchmark, one command.  Run as root:
+#
+#   bash bench/run.sh              full run (several minutes, < ~15 on 2 cores)
+#   bash bench/run.sh --quick      smoke mode: small sizes, well under a minute
+#   bash bench/run.sh --rounds N   rounds per contender (default 5, quick 3)
+#   bash bench/run.sh --only noop,scale   some sections only
+#                                  (workloads, noop, scale, memory, diagnose)
+#   bash bench/run.sh --json FILE  also write the raw samples as JSON
+#
+# It installs what is missing (Debian packages, test/common.sh), builds and
+# installs the extension from a snapshot of this tree, starts a throwaway
+# PostgreSQL 15 cluster as the postgres user, generates every workload
+# deterministically (bench/gen.py) and runs bench/bench.py, which times the
+# contenders side by side, interleaved round by round, and prints per
+# workload: contender, median seconds, min-max, ratio to the floor, and
+# PASS/MISS against the targets.  Not part of the test command.
+set -eu
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$repo/test/common.sh"
+
+args=()
+json_out=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) args+=(--quick) ;;
+	--rounds) args+=(--rounds "$2"); shift ;;
+	--rounds=*) args+=(--rounds "${1#--rounds=}") ;;
+	--only) args+=(--only "$2"); shift ;;
+	--json) json_out=$(realpath -m "$2"); shift ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+apm_install_deps
+
+work=$(apm_workdir)
+trap 'apm_stop_cluster "$work"; rm -rf "$work"' EXIT
+
+# Build from a snapshot of the tree, so that a build running here never
+# touches the objects of someone working in it.
+rsync -a --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' "$repo/" "$work/build/"
+apm_build_install "$work/build" ""
+rev=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
+
+apm_start_cluster "$work" "${APM_BENCH_PORT:-54369}"
+[ "$(id -u)" -eq 0 ] && chown -R "$APM_OS_USER" "$work"
+[ -n "$json_out" ] && args+=(--json "$work/results.json")
+
+status=0
+apm_as_user env APM_BENCH_REVISION="$rev" /usr/bin/python3 "$repo/bench/bench.py" \
+	--work "$work" --repo "$repo" ${args[@]+"${args[@]}"} || status=$?
+if [ -n "$json_out" ] && [ -f "$work/results.json" ]; then
+	cp "$work/results.json" "$json_out"
+	apm_log "raw samples written to $json_out"
+fi
+exit $status
