@@ -737,10 +737,12 @@ shares_lineage(const ApmGraph *graph, int head, List *targets)
 /*
  * apm_resolve_stamp returns the current revisions a stamp to target leaves,
  * as Alembic's stamp computes its version table: the current revisions
- * that share a lineage with the target are replaced by the target when the
- * target lies above or below one of them; a target on a branch none of
- * them is on is added beside them; base removes the ones on the branch
- * named (all of them for plain base).
+ * that lie above or below the target are replaced by it; a target on a
+ * branch none of them is on is added beside them; base removes the ones on
+ * the branch named (all of them for plain base).  With several targets
+ * ("heads") each replaces only the revisions above or below itself, where
+ * Alembic lets the first target replace every current revision related to
+ * any of them and so forgets applied heads.
  */
 List *
 apm_resolve_stamp(const ApmGraph *graph, const char *target)
@@ -765,26 +767,24 @@ apm_resolve_stamp(const ApmGraph *graph, const char *target)
 		return result;
 	}
 
-	foreach(lc, current)
-		if (shares_lineage(graph, lfirst_int(lc), t.revs))
-			filtered = lappend_int(filtered, lfirst_int(lc));
-
 	result = list_copy(current);
 	foreach(lc, t.revs)
 	{
 		int			dest = lfirst_int(lc);
 		bool	   *up;
 		bool	   *down;
-		bool		related = false;
 
-		if (list_member_int(filtered, dest))
+		if (list_member_int(current, dest))
 			continue;			/* already current */
+
+		/* the current revisions above or below this destination */
 		up = apm_graph_ancestors(graph, list_make1_int(dest), false);
 		down = apm_graph_descendants(graph, list_make1_int(dest));
-		foreach(lc2, filtered)
-			related = related || up[lfirst_int(lc2)] || down[lfirst_int(lc2)];
-		if (related)
-			result = list_difference_int(result, filtered);
+		filtered = NIL;
+		foreach(lc2, current)
+			if (up[lfirst_int(lc2)] || down[lfirst_int(lc2)])
+				filtered = lappend_int(filtered, lfirst_int(lc2));
+		result = list_difference_int(result, filtered);
 		result = list_append_unique_int(result, dest);
 		pfree(up);
 		pfree(down);
