@@ -36,6 +36,7 @@ CREATE TABLE ap_migrate.revision (
 	checksum_algorithm	smallint NOT NULL,
 	owner				regrole NOT NULL,
 	registered_at		timestamptz NOT NULL,
+	search_path			text NOT NULL,
 	CONSTRAINT revision_pkey PRIMARY KEY (id),
 	CONSTRAINT revision_seq_key UNIQUE (seq),
 	CONSTRAINT revision_checksum_algorithm_check
@@ -46,6 +47,7 @@ COMMENT ON COLUMN ap_migrate.revision.down_revision IS 'parent revision ids in d
 COMMENT ON COLUMN ap_migrate.revision.downgrade_sql IS 'NULL when the revision is irreversible';
 COMMENT ON COLUMN ap_migrate.revision.is_head IS 'true while no registered revision names this one as a parent';
 COMMENT ON COLUMN ap_migrate.revision.checksum IS 'SHA-256 over the upgrade and downgrade SQL and the transactional flag';
+COMMENT ON COLUMN ap_migrate.revision.search_path IS 'the registering session''s search_path, used when the revision runs for a caller other than its owner';
 
 -- The heads, which is all a no-op "upgrade head" has to look at.
 CREATE INDEX revision_head_idx ON ap_migrate.revision (id) WHERE is_head;

@@ -640,6 +640,73 @@ SELECT ap_migrate_upgrade('5ec600000007');
 SELECT revision FROM ap_migrate_current();
 
 ------------------------------------------------------------------------
+-- A caller who may apply another role's revisions must not get that
+-- role's rights by planting look-alikes on its own search_path or in its
+-- temporary schema: the step runs with the search_path recorded at
+-- registration, with pg_temp last.
+------------------------------------------------------------------------
+CREATE ROLE sec_owner;
+CREATE ROLE sec_low;
+CREATE SCHEMA sec_own AUTHORIZATION sec_owner;
+CREATE SCHEMA sec_low AUTHORIZATION sec_low;
+GRANT USAGE ON SCHEMA sec_own TO sec_low;
+CREATE TABLE sec_own.secret (s text);
+ALTER TABLE sec_own.secret OWNER TO sec_owner;
+CREATE TABLE sec_own.audit (what text);
+ALTER TABLE sec_own.audit OWNER TO sec_owner;
+GRANT EXECUTE ON FUNCTION ap_migrate_upgrade(text) TO sec_low;
+GRANT EXECUTE ON FUNCTION ap_migrate_add(text, text[], text, text, text, text[], text[], boolean, regrole) TO sec_owner;
+SET ROLE sec_owner;
+SET search_path = sec_own, pg_catalog;
+SELECT ap_migrate_add('5ec700000001', NULL,
+       $$INSERT INTO audit VALUES (lower('MIGRATED'))$$, NULL, 'owner migration');
+RESET search_path;
+RESET ROLE;
+SELECT search_path FROM ap_migrate.revision WHERE id = '5ec700000001';
+-- the caller plants a lower(text) first on its path and a temp "audit"
+SET ROLE sec_low;
+CREATE FUNCTION sec_low.lower(text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  GRANT SELECT ON sec_own.secret TO sec_low;
+  RETURN 'trapped';
+END $$;
+CREATE TEMP TABLE audit (what text);
+SET search_path = sec_low, pg_catalog;
+SELECT ap_migrate_upgrade('5ec700000001');
+RESET search_path;
+SELECT count(*) AS temp_rows FROM pg_temp.audit;
+RESET ROLE;
+-- the owner's table got the row, through the real lower(); no grant leaked
+SELECT what FROM sec_own.audit;
+SELECT has_table_privilege('sec_low', 'sec_own.secret', 'SELECT') AS low_reads_secret;
+
+------------------------------------------------------------------------
+-- A message is one line: control characters could end the comment it is
+-- shown in by an offline script and run psql commands there.
+------------------------------------------------------------------------
+SELECT ap_migrate_add('5ec700000002', '{5ec700000001}', 'SELECT 1', 'SELECT 1', E'harmless\n\\! touch /tmp/pwned');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_load(E'-- revision: 5ec700000002\n-- down_revision: 5ec700000001\n-- message: x\r\\! touch /tmp/pwned\n-- +upgrade\nSELECT 1;');
+\echo :LAST_ERROR_SQLSTATE
+-- a message edited into the catalog by hand is flattened in the script
+SELECT ap_migrate_add('5ec700000002', '{5ec700000001}', 'SELECT 1', 'SELECT 1', 'clean');
+UPDATE ap_migrate.revision SET message = E'evil\n\\! touch /tmp/pwned' WHERE id = '5ec700000002';
+SELECT position(E'\n\\!' IN ap_migrate_sql('5ec700000002')) = 0 AS no_command_line;
+
+------------------------------------------------------------------------
+-- Migration SQL that removes its own revision (or drops the extension)
+-- cannot get it recorded as applied.
+------------------------------------------------------------------------
+SELECT ap_migrate_add('5ec700000003', '{5ec700000002}',
+       $$DELETE FROM ap_migrate.revision WHERE id = '5ec700000003'$$, NULL, 'self-deleting');
+SELECT ap_migrate_upgrade('5ec700000003');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS registered FROM ap_migrate.revision WHERE id = '5ec700000003';
+DROP SCHEMA sec_own, sec_low CASCADE;
+REVOKE EXECUTE ON FUNCTION ap_migrate_upgrade(text) FROM sec_low;
+REVOKE EXECUTE ON FUNCTION ap_migrate_add(text, text[], text, text, text, text[], text[], boolean, regrole) FROM sec_owner;
+
+------------------------------------------------------------------------
 -- Cleanup
 ------------------------------------------------------------------------
 DROP EXTENSION ap_migrate;
@@ -651,6 +718,6 @@ DROP TABLE public.sec_victim, public.sec_trap, public.sec_s4, public.sec_big;
 DROP SEQUENCE public.sec_trap_seq;
 DROP FUNCTION public.sec_try(text), public.sec_fired(text), public.sec_fp(),
               public.sec_every_call(text, text), public.ap_migrate_upgrade(text), public.ap_migrate_upgrade();
-DROP OWNED BY sec_installer, sec_delegate, sec_app, sec_other, sec_evil;
-DROP ROLE sec_installer, sec_delegate, sec_app, sec_other, sec_evil;
+DROP OWNED BY sec_installer, sec_delegate, sec_app, sec_other, sec_evil, sec_owner, sec_low;
+DROP ROLE sec_installer, sec_delegate, sec_app, sec_other, sec_evil, sec_owner, sec_low;
 SELECT count(*) AS leftover_roles FROM pg_roles WHERE rolname LIKE 'sec\_%';

@@ -79,6 +79,7 @@ typedef struct ApmRevisionDef
 	List	   *depends_on;		/* of char * */
 	bool		transactional;
 	Oid			owner;
+	char	   *search_path;	/* the registering session's search_path */
 } ApmRevisionDef;
 
 /*

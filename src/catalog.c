@@ -71,7 +71,7 @@ catalog_owner(void)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("ap_migrate catalog table \"%s.revision\" does not exist",
 						APM_SCHEMA_NAME),
-				 errhint("The extension is damaged; reinstall it with DROP EXTENSION and CREATE EXTENSION.")));
+				 errhint("The extension was dropped or damaged, possibly by migration SQL; reinstall it with CREATE EXTENSION ap_migrate.")));
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
@@ -405,7 +405,8 @@ apm_catalog_fetch_step(const char *id, char **checksum)
 	ApmRevisionDef *def;
 	HeapTuple	tuple;
 
-	catalog_exec("SELECT message, upgrade_sql, downgrade_sql, transactional, checksum"
+	catalog_exec("SELECT message, upgrade_sql, downgrade_sql, transactional, checksum,"
+				 "       search_path"
 				 "  FROM ap_migrate.revision"
 				 " WHERE id OPERATOR(pg_catalog.=) $1",
 				 1, types, values, NULL, false, SPI_OK_SELECT);
@@ -421,6 +422,7 @@ apm_catalog_fetch_step(const char *id, char **checksum)
 	def->downgrade_sql = get_text(tuple, 3);
 	def->transactional = get_bool(tuple, 4);
 	*checksum = get_text(tuple, 5);
+	def->search_path = get_text(tuple, 6);
 	SPI_freetuptable(SPI_tuptable);
 	return def;
 }
@@ -458,11 +460,12 @@ revision_values(const ApmRevisionDef *def, const char *checksum, Datum *values,
 	values[8] = CStringGetTextDatum(checksum);
 	values[9] = Int16GetDatum(APM_CHECKSUM_ALGORITHM);
 	values[10] = ObjectIdGetDatum(def->owner);
+	values[11] = CStringGetTextDatum(def->search_path);
 }
 
-static Oid	revision_types[11] = {
+static Oid	revision_types[12] = {
 	TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
-	TEXTARRAYOID, BOOLOID, TEXTOID, INT2OID, REGROLEOID
+	TEXTARRAYOID, BOOLOID, TEXTOID, INT2OID, REGROLEOID, TEXTOID
 };
 
 /* Store the edges of a revision: parents, dependencies, labels, in order */
@@ -527,8 +530,8 @@ apm_catalog_name_owner(const char *name, bool *is_label)
 bool
 apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 {
-	Datum		values[11];
-	char		nulls[11];
+	Datum		values[12];
+	char		nulls[12];
 	bool		referenced;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -536,8 +539,8 @@ apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 	catalog_exec("INSERT INTO ap_migrate.revision"
 				 " (id, down_revision, message, upgrade_sql, downgrade_sql,"
 				 "  branch_labels, depends_on, transactional, checksum,"
-				 "  checksum_algorithm, owner, registered_at, is_head)"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+				 "  checksum_algorithm, owner, search_path, registered_at, is_head)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
 				 "  pg_catalog.now(),"
 				 "  NOT EXISTS (SELECT FROM ap_migrate.revision_edge e"
 				 "               WHERE e.target OPERATOR(pg_catalog.=) $1"
@@ -545,7 +548,7 @@ apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 				 " RETURNING EXISTS (SELECT FROM ap_migrate.revision_edge e"
 				 "                    WHERE e.target OPERATOR(pg_catalog.=) $1"
 				 "                      AND e.kind OPERATOR(pg_catalog.<>) 'label')",
-				 11, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
+				 12, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	referenced = get_bool(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);
 
@@ -563,8 +566,8 @@ void
 apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 				   List *old_parents)
 {
-	Datum		values[11];
-	char		nulls[11];
+	Datum		values[12];
+	char		nulls[12];
 
 	memset(nulls, ' ', sizeof(nulls));
 	revision_values(def, checksum, values, nulls);
@@ -572,9 +575,9 @@ apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 				 "   SET down_revision = $2, message = $3, upgrade_sql = $4,"
 				 "       downgrade_sql = $5, branch_labels = $6, depends_on = $7,"
 				 "       transactional = $8, checksum = $9, checksum_algorithm = $10,"
-				 "       owner = $11, registered_at = pg_catalog.now()"
+				 "       owner = $11, search_path = $12, registered_at = pg_catalog.now()"
 				 " WHERE id OPERATOR(pg_catalog.=) $1",
-				 11, revision_types, values, nulls, false, SPI_OK_UPDATE);
+				 12, revision_types, values, nulls, false, SPI_OK_UPDATE);
 	catalog_exec("DELETE FROM ap_migrate.revision_edge"
 				 " WHERE revision OPERATOR(pg_catalog.=) $1",
 				 1, revision_types, values, NULL, false, SPI_OK_DELETE);

@@ -247,9 +247,14 @@ run_statement(const char *stmt)
  * Run the SQL of one step, statement by statement, as owner.  The GUC nest
  * level undoes any setting the SQL changes, SET ROLE included; the user id
  * is restored after it.
+ *
+ * For a caller other than the owner the step also gets the search_path
+ * recorded when the revision was registered, with pg_temp last: names in
+ * the owner's SQL must not resolve to functions, operators or temporary
+ * tables the caller planted, which would then run with the owner's rights.
  */
 static void
-run_sql(const char *sql, Oid owner, StepContext *ctx)
+run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
 {
 	MemoryContext stepcxt = CurrentMemoryContext;
 	Oid			save_userid;
@@ -266,6 +271,14 @@ run_sql(const char *sql, Oid owner, StepContext *ctx)
 							   SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
 	save_nestlevel = NewGUCNestLevel();
+	if (owner != save_userid)
+	{
+		char	   *path = search_path[0] != '\0' ?
+			psprintf("%s, pg_temp", search_path) : pstrdup("pg_temp");
+
+		(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
 
 	foreach(lc, stmts)
 	{
@@ -346,9 +359,22 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	run_sql(sql, node->owner, &ctx);
+	run_sql(sql, node->owner, def->search_path, &ctx);
 
-	error_context_stack = errcallback.previous;
+	/*
+	 * The step's own SQL must not have changed or removed the revision
+	 * (or dropped the extension): record only what really ran.
+	 */
+	ctx.stmtno = 0;
+	{
+		char	   *after;
+
+		(void) apm_catalog_fetch_step(node->id, &after);
+		if (strcmp(after, stored_checksum) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision \"%s\" was changed by its own SQL", node->id)));
+	}
 
 	if (operation == APM_UPGRADE)
 	{
@@ -364,6 +390,7 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 		apm_catalog_log(APM_DOWNGRADE, node->id, self, parents, started_at,
 						GetCurrentTimestamp(), true);
 	}
+	error_context_stack = errcallback.previous;
 }
 
 /*

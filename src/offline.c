@@ -39,6 +39,23 @@
 #include "ap_migrate.h"
 #include "compat.h"
 
+/*
+ * A copy of text fit for one comment line: control characters (which
+ * registration refuses in messages, but a catalog edited by hand may hold)
+ * become spaces, so nothing can end the comment and run.
+ */
+static char *
+comment_text(const char *text)
+{
+	char	   *copy = pstrdup(text);
+	unsigned char *p;
+
+	for (p = (unsigned char *) copy; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return copy;
+}
+
 /* Append one statement of migration SQL, terminated so psql runs it */
 static void
 append_statement(StringInfo buf, const char *text, int len)
@@ -95,7 +112,7 @@ apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "-- ap_migrate offline %s to \"%s\" from %s: %d step(s)\n",
-					 upgrade ? "upgrade" : "downgrade", target,
+					 upgrade ? "upgrade" : "downgrade", comment_text(target),
 					 current != NIL ? apm_graph_join_ids(graph, current, ", ") : "base",
 					 plan->nsteps);
 	appendStringInfoString(&buf, "-- Run it with: psql -v ON_ERROR_STOP=1 -f <this file>\n");
@@ -129,7 +146,7 @@ apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
 						 upgrade ? "upgrade" : "downgrade",
 						 upgrade ? (parents ? apm_join_strings(parents, ", ") : "base") : node->id,
 						 upgrade ? node->id : (parents ? apm_join_strings(parents, ", ") : "base"),
-						 def->message[0] ? ", " : "", def->message);
+						 def->message[0] ? ", " : "", comment_text(def->message));
 		if (!def->transactional)
 			appendStringInfoString(&buf, "-- (not transactional: each statement runs on its own)\n");
 		append_sql(&buf, upgrade ? def->upgrade_sql : def->downgrade_sql);

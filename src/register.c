@@ -32,6 +32,7 @@
 
 #include <ctype.h>
 
+#include "catalog/namespace.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "lib/stringinfo.h"
@@ -107,16 +108,39 @@ apm_check_id(const char *id, const char *what)
 					 errdetail("Revision ids consist of ASCII letters, digits, underscores and dots.")));
 }
 
+/*
+ * A message is one line of text: control characters (newlines included)
+ * could end the comment an offline script shows it in and smuggle SQL or
+ * psql commands into the script.
+ */
+static void
+check_message(const ApmRevisionDef *def)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) def->message; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("message of revision \"%s\" contains a control character", def->id),
+					 errdetail("A message is one line of text without control characters.")));
+}
+
 /* A branch label: like a relaxed id, and never a reserved word */
 static void
 check_label(const char *label)
 {
 	const char *p;
 
-	if (label[0] == '\0' || strlen(label) > APM_MAX_ID_LEN)
+	if (label[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("branch label must be 1 to %d bytes long", APM_MAX_ID_LEN)));
+				 errmsg("branch label must not be empty")));
+	if (strlen(label) > APM_MAX_ID_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_STRING_DATA_RIGHT_TRUNCATION),
+				 errmsg("branch label is too long"),
+				 errdetail("Branch labels are at most %d bytes.", APM_MAX_ID_LEN)));
 	if (is_reserved(label))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -339,6 +363,8 @@ apm_register(ApmRevisionDef *def)
 								def->id, (char *) lfirst(lc))));
 	}
 
+	check_message(def);
+	def->search_path = pstrdup(namespace_search_path);
 	if (!OidIsValid(def->owner))
 		def->owner = GetUserId();
 	else if (!is_member_of_role(GetUserId(), def->owner))

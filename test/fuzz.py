@@ -25,14 +25,15 @@ SQLSTATE seen is counted.
 Usage (libpq environment: PGHOST, PGPORT, PGUSER):
 
     /usr/bin/python3 test/fuzz.py [--iterations N] [--seed S] [--dbname DB]
-        [--verbose]
+        [--verbose] [--self-test]
 
 The database is created when missing; the extension is dropped and created
 again in it, with a schema "fuzz" for the objects migrations create.
---verbose prints every call and its outcome.  Failures are listed with the
-iteration number and the call, so `--seed S --iterations K` replays up to
-one.  The last line of output is "N passed, M failed" (iterations); the exit
-status is 1 when M > 0.
+--verbose prints every call and its outcome; --self-test only checks that
+the harness notices an XX000 and a lost connection.  Failures are listed
+with the iteration number and the call; `--seed S --iterations K` replays
+the run up to iteration K.  The last line of output is "N passed, M failed"
+(iterations); the exit status is 1 when M > 0.
 """
 
 import argparse
@@ -53,12 +54,12 @@ REVISION_IN_ERROR = re.compile(r'revision "([^"]+)"')
 
 # the graph every run starts from
 #   f1 -> f2 -> f3 (label "fuzzb") -> f5 (merge of f3, f4) -> f6
-#          \--> f4 (label "fuzzc", depends on f2) -/
+#          \--> f4 (label "fuzzc", depends on f3) -/
 BASE_GRAPH = [
     ("f00000000001", [], [], [], "base"),
     ("f00000000002", ["f00000000001"], [], [], "second"),
     ("f00000000003", ["f00000000002"], ["fuzzb"], [], "branch b"),
-    ("f00000000004", ["f00000000002"], ["fuzzc"], ["f00000000002"], "branch c"),
+    ("f00000000004", ["f00000000002"], ["fuzzc"], ["f00000000003"], "branch c"),
     ("f00000000005", ["f00000000003", "f00000000004"], [], [], "merge"),
     ("f00000000006", ["f00000000005"], [], [], "after the merge"),
 ]
@@ -81,6 +82,7 @@ class Gen:
         self.known = [r[0] for r in BASE_GRAPH]     # ids registered so far (by us)
         self.labels = ["fuzzb", "fuzzc"]
         self.checksums = {}
+        self.markable = []      # (operation, revision) that fit the applied state
         self.serial = 0
 
     def pick(self, seq):
@@ -253,7 +255,7 @@ class Gen:
             lambda: "SELECT " + "(" * self.pick([10, 1000, 10000]) + "1" + ")" * self.pick([10, 1000, 10000]),
             lambda: "SELECT 1" + " + 1" * self.pick([10, 1000, 50000]),
             lambda: "SELECT 1;" * self.pick([1, 100, 5000]),
-            lambda: "INSERT INTO fuzz.blob VALUES ('" + "x" * self.pick([1000, 100000, 2000000]) + "')",
+            lambda: "INSERT INTO fuzz.blob VALUES ('" + "x" * self.pick([1000, 100000, 1000000]) + "')",
             lambda: self.pick(["", " ", "\n\t", "-- only a comment", "/* c */", "/* unterminated",
                                "'unterminated", "$$unterminated", "$a$ x $b$", ";", ";;;"]),
             lambda: "CREATE TEMP TABLE fztmp (id int)",
@@ -366,6 +368,9 @@ def call(gen):
             return fn, "SELECT * FROM ap_migrate_history()", []
         return fn, "SELECT * FROM ap_migrate_history(%s)", [gen.range_arg()]
     if fn == "mark":
+        if gen.markable and gen.chance(0.5):
+            op, rev = gen.pick(gen.markable)
+            return fn, "SELECT ap_migrate_mark(%s, %s, %s)", [op, rev, gen.checksums.get(rev)]
         rev = gen.pick(gen.known) if gen.chance(0.7) else gen.revision_id()
         op = gen.pick(["upgrade", "downgrade", "upgrade", "downgrade", "stamp", "", None, "UPGRADE"])
         return fn, "SELECT ap_migrate_mark(%s, %s, %s)", [op, rev, gen.checksum(rev)]
@@ -384,6 +389,11 @@ class Server:
         self.conn.notices = collections.deque(maxlen=20)
         cur = self.conn.cursor()
         cur.execute("SET statement_timeout = '20s'; SET lock_timeout = '10s'; SET client_min_messages = warning")
+        try:
+            # the failing statements are huge and many: keep them out of the server log
+            cur.execute("SET log_min_error_statement = panic")
+        except psycopg2.Error:
+            pass
         cur.execute("SELECT pg_postmaster_start_time()")
         return cur.fetchone()[0]
 
@@ -418,6 +428,17 @@ class Server:
         rows = cur.fetchall()
         gen.checksums = dict(rows)
         gen.known = sorted(set(gen.known) | set(gen.checksums)) or gen.known
+        # what an offline script would record next: the first step up, or a
+        # current revision down
+        gen.markable = []
+        for op, q in (("upgrade", "SELECT revision FROM ap_migrate_plan('heads') WHERE step = 1"),
+                      ("downgrade", "SELECT revision FROM ap_migrate_current()")):
+            try:
+                cur.execute(q)
+                gen.markable += [(op, r[0]) for r in cur.fetchall()]
+            except psycopg2.Error:
+                pass
+        gen.markable.sort()
 
     def heal(self, gen, error):
         """Keep the graph usable, so that later calls reach past the graph
@@ -480,6 +501,55 @@ class Server:
         return True, None
 
 
+def run_call(srv, sql, params, prefix=(), wrap=None):
+    """Run one call in its own transaction; (outcome, failure or None, error text)."""
+    cur = srv.conn.cursor()
+    outcome = "ok"
+    bad = None
+    errtext = None
+    try:
+        for p in prefix:
+            cur.execute(p)
+        if wrap:
+            cur.execute(wrap)
+        cur.execute(sql, params)
+        if cur.description is not None:
+            cur.fetchall()
+    except psycopg2.Error as e:
+        outcome = e.pgcode or "no-sqlstate"
+        src = getattr(e.diag, "source_file", None) if e.diag else None
+        errtext = "%s\n%s" % (e.diag.message_primary or "", e.diag.context or "")
+        if outcome == "XX000":
+            bad = "XX000 (%s): %s" % (src, (e.pgerror or str(e)).strip())
+        elif outcome[:2] in SUSPECT_CLASSES and src in APM_SOURCES:
+            bad = "%s from %s: %s" % (outcome, src, (e.pgerror or str(e)).strip())
+    except (ValueError, TypeError):
+        outcome = "client-refused"      # e.g. a NUL character psycopg2 will not send
+    finally:
+        if wrap:
+            try:
+                srv.conn.cursor().execute("ROLLBACK")
+            except psycopg2.Error:
+                pass
+    ok, detail = srv.alive()
+    if not ok:
+        bad = "crash: %s" % detail
+        outcome = "crash"
+    return outcome, bad, errtext
+
+
+def self_test(srv):
+    """The checks catch what they are meant to: an XX000 and a lost backend."""
+    probes = [("DO $$ BEGIN RAISE EXCEPTION 'fuzz probe' USING ERRCODE = 'XX000'; END $$", "XX000"),
+              ("SELECT pg_terminate_backend(pg_backend_pid())", "crash")]
+    ok = True
+    for sql, expected in probes:
+        outcome, bad, _ = run_call(srv, sql, [])
+        print("self-test: %-60s -> %s, %s" % (sql, outcome, "detected" if bad else "NOT detected"))
+        ok = ok and bad is not None and outcome == expected
+    return ok
+
+
 def short(v, n=160):
     s = repr(v)
     return s if len(s) <= n else s[:n] + "...(%d chars)" % len(s)
@@ -491,6 +561,8 @@ def main():
     ap.add_argument("--seed", type=int, default=20260)
     ap.add_argument("--dbname", default="ap_migrate_fuzz")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--self-test", action="store_true",
+                    help="only check that an XX000 and a lost connection are detected")
     opts = ap.parse_args()
 
     rng = random.Random(opts.seed)
@@ -504,6 +576,11 @@ def main():
         print("0 passed, 1 failed")
         return 1
 
+    if opts.self_test:
+        ok = self_test(srv)
+        print("%d passed, %d failed" % (1 if ok else 0, 0 if ok else 1))
+        return 0 if ok else 1
+
     histogram = collections.Counter()
     per_function = collections.defaultdict(collections.Counter)
     failures = []
@@ -511,7 +588,6 @@ def main():
     started = time.time()
 
     for i in range(1, opts.iterations + 1):
-        cur = srv.conn.cursor()
         prefix = []
         # settings and transaction modes now and then
         if gen.chance(0.04):
@@ -521,37 +597,7 @@ def main():
             wrap = gen.pick(["BEGIN ISOLATION LEVEL REPEATABLE READ", "BEGIN ISOLATION LEVEL SERIALIZABLE",
                              "BEGIN READ ONLY"])
         fn, sql, params = call(gen)
-        outcome = "ok"
-        bad = None
-        errtext = None
-        try:
-            for p in prefix:
-                cur.execute(p)
-            if wrap:
-                cur.execute(wrap)
-            cur.execute(sql, params)
-            if cur.description is not None:
-                cur.fetchall()
-        except psycopg2.Error as e:
-            outcome = e.pgcode or "no-sqlstate"
-            src = getattr(e.diag, "source_file", None) if e.diag else None
-            errtext = "%s\n%s" % (e.diag.message_primary or "", e.diag.context or "")
-            if outcome == "XX000":
-                bad = "XX000 (%s): %s" % (src, (e.pgerror or str(e)).strip())
-            elif outcome[:2] in SUSPECT_CLASSES and src in APM_SOURCES:
-                bad = "%s from %s: %s" % (outcome, src, (e.pgerror or str(e)).strip())
-        except (ValueError, TypeError) as e:
-            outcome = "client-refused"      # e.g. a NUL character psycopg2 will not send
-        finally:
-            if wrap:
-                try:
-                    srv.conn.cursor().execute("ROLLBACK")
-                except psycopg2.Error:
-                    pass
-        ok, detail = srv.alive()
-        if not ok:
-            bad = "crash: %s" % detail
-            outcome = "crash"
+        outcome, bad, errtext = run_call(srv, sql, params, prefix, wrap)
         histogram[outcome] += 1
         per_function[fn][outcome] += 1
         if bad:
@@ -561,9 +607,9 @@ def main():
         if opts.verbose:
             print("%5d %-9s %-6s %s %s%s" % (i, fn, outcome, sql, short(params),
                                            "\n      -> " + errtext.strip().replace("\n", " | ") if errtext else ""))
-        if ok:
+        if outcome != "crash":
             srv.heal(gen, errtext if fn in ("upgrade", "downgrade", "stamp", "sql", "plan") else None)
-        if fn in ("add", "load") and outcome == "ok" or i % 100 == 0:
+        if fn in ("add", "load", "upgrade", "downgrade", "stamp", "mark") and outcome == "ok" or i % 100 == 0:
             try:
                 srv.refresh_checksums(gen)
             except psycopg2.Error:

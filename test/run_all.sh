@@ -70,6 +70,19 @@ else
 	cat "$difflog"
 	count 0 1
 fi
+# The fuzz test throws generated arguments at every function and checks the
+# server never restarts and never answers XX000; it ends with the same line.
+apm_log "running the fuzz test"
+fuzzlog="$work/fuzz.log"
+/usr/bin/python3 "$repo/test/fuzz.py" --dbname fuzz >"$fuzzlog" 2>&1
+tail -n 5 "$fuzzlog"
+fuzz_counts=$(tail -n 1 "$fuzzlog" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+if [ -n "$fuzz_counts" ]; then
+	count $fuzz_counts
+else
+	cat "$fuzzlog"
+	count 0 1
+fi
 apm_stop_cluster "$work"
 
 # TAP: prove prints "Files=F, Tests=N" and, per failing file,
