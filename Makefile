@@ -29,7 +29,7 @@ DATA = ap_migrate--$(EXTVERSION).sql
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites (sql/ + expected/), in dependency order
-REGRESS = install register load upgrade downgrade targets branches offline stamp introspection errors security session example
+REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session example
 # isolation specs (test/specs + test/expected)
 ISOLATION = concurrent_upgrade
 ISOLATION_OPTS = --inputdir=test

@@ -172,6 +172,18 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pg_catalog.ap_migrate_stamp(text)
 	IS 'set the applied set to target without running any SQL; returns the current revisions';
 
+CREATE PROCEDURE pg_catalog.ap_migrate_run(target text DEFAULT 'head')
+AS 'MODULE_PATHNAME', 'ap_migrate_run'
+LANGUAGE C;
+COMMENT ON PROCEDURE pg_catalog.ap_migrate_run(text)
+	IS 'apply pending revisions up to target, committing after each revision (CALL outside a transaction block)';
+
+CREATE PROCEDURE pg_catalog.ap_migrate_run_downgrade(target text)
+AS 'MODULE_PATHNAME', 'ap_migrate_run_downgrade'
+LANGUAGE C;
+COMMENT ON PROCEDURE pg_catalog.ap_migrate_run_downgrade(text)
+	IS 'revert applied revisions down to target, committing after each revision (CALL outside a transaction block)';
+
 CREATE FUNCTION pg_catalog.ap_migrate_plan(
 	target text DEFAULT 'head',
 	OUT step integer,
@@ -301,6 +313,8 @@ REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_load(text, regrole) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_upgrade(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_downgrade(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_stamp(text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE pg_catalog.ap_migrate_run(text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE pg_catalog.ap_migrate_run_downgrade(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_plan(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_sql(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text) FROM PUBLIC;
@@ -318,6 +332,8 @@ GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_load(text, regrole) TO @extowner
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_upgrade(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_downgrade(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_stamp(text) TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON PROCEDURE pg_catalog.ap_migrate_run(text) TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON PROCEDURE pg_catalog.ap_migrate_run_downgrade(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_plan(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_sql(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text) TO @extowner@ WITH GRANT OPTION;

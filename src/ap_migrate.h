@@ -231,6 +231,7 @@ extern void apm_locked(const char *funcname, void (*body) (void *arg),
 					   void *arg);
 extern ApmGraph *apm_load_usable_graph(bool check_state);
 extern char *apm_run(ApmOperation operation, const char *target);
+extern void apm_run_stepwise(ApmOperation operation, const char *target);
 extern void apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
 							bool allow_nontransactional);
 extern char *apm_mark(ApmOperation operation, const char *revision,

@@ -76,6 +76,25 @@ static const char *const operation_verbs[] = {"upgrade", "downgrade", "stamp"};
  * that changes the catalog, makes the checks of step 1 and takes the lock.
  * funcname names the SQL function in errors.
  */
+/* The checks every call that changes the catalog makes first */
+static void
+check_mutating_call(const char *funcname)
+{
+	if (apm_active)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s cannot be called while an ap_migrate operation is running", funcname),
+				 errdetail("Migration SQL must not register, apply or revert revisions.")));
+	PreventCommandIfReadOnly(funcname);
+	PreventCommandDuringRecovery(funcname);
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("%s cannot run in a REPEATABLE READ or SERIALIZABLE transaction", funcname),
+				 errdetail("Its snapshot was taken before the ap_migrate lock, so it could miss another session's migrations."),
+				 errhint("Call it in a READ COMMITTED transaction.")));
+}
+
 void
 apm_begin(const char *funcname, bool mutating)
 {
@@ -83,20 +102,7 @@ apm_begin(const char *funcname, bool mutating)
 	{
 		LOCKTAG		tag;
 
-		if (apm_active)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("%s cannot be called while an ap_migrate operation is running", funcname),
-					 errdetail("Migration SQL must not register, apply or revert revisions.")));
-		PreventCommandIfReadOnly(funcname);
-		PreventCommandDuringRecovery(funcname);
-		if (IsolationUsesXactSnapshot())
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
-					 errmsg("%s cannot run in a REPEATABLE READ or SERIALIZABLE transaction", funcname),
-					 errdetail("Its snapshot was taken before the ap_migrate lock, so it could miss another session's migrations."),
-					 errhint("Call it in a READ COMMITTED transaction.")));
-
+		check_mutating_call(funcname);
 		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
 		(void) LockAcquire(&tag, ExclusiveLock, false, false);
 	}
@@ -667,4 +673,75 @@ apm_mark(ApmOperation operation, const char *revision, const char *checksum)
 	args.result = NULL;
 	apm_locked("ap_migrate_mark()", mark_body, &args);
 	return args.result;
+}
+
+/*
+ * apm_run_stepwise performs an upgrade or downgrade to target as
+ * CALL ap_migrate_run() does: the same plan and the same steps as apm_run,
+ * but each step is committed as soon as it ran, so a long chain makes
+ * durable progress and an error or crash at step k leaves exactly the
+ * k - 1 steps before it applied and recorded.
+ *
+ * The serializing lock is taken at session level, since it has to outlive
+ * the transactions of the steps, and released when the procedure ends or
+ * fails (a crash releases it with the backend).  The plan is computed once,
+ * under the lock: nobody else can change the applied set meanwhile, so the
+ * graph loaded then stays true, its applied flags updated as steps commit.
+ * The caller must be a CALL outside a transaction block (nonatomic).
+ */
+void
+apm_run_stepwise(ApmOperation operation, const char *target)
+{
+	const char *funcname = operation == APM_UPGRADE ? "ap_migrate_run()" :
+		"ap_migrate_run_downgrade()";
+	LOCKTAG		tag;
+
+	check_mutating_call(funcname);
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect_ext failed");
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	apm_active = true;
+
+	PG_TRY();
+	{
+		ApmGraph   *graph;
+		ApmPlan    *plan;
+		MemoryContext stepcxt;
+		MemoryContext oldcxt;
+		int			i;
+
+		/* a fresh transaction, so the state read below follows the lock */
+		SPI_commit();
+
+		graph = apm_load_usable_graph(true);
+		plan = apm_resolve_plan(graph, target, operation);
+		apm_check_steps(graph, plan, false);
+
+		stepcxt = AllocSetContextCreate(CurrentMemoryContext,
+										"ap_migrate step",
+										ALLOCSET_DEFAULT_SIZES);
+		for (i = 0; i < plan->nsteps; i++)
+		{
+			oldcxt = MemoryContextSwitchTo(stepcxt);
+			run_step(graph, plan->steps[i], operation);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(stepcxt);
+			SPI_commit();
+		}
+		MemoryContextDelete(stepcxt);
+	}
+	PG_CATCH();
+	{
+		apm_active = false;
+		LockRelease(&tag, ExclusiveLock, true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	apm_active = false;
+	LockRelease(&tag, ExclusiveLock, true);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
 }

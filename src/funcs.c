@@ -21,6 +21,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "nodes/parsenodes.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -35,6 +36,8 @@ PG_FUNCTION_INFO_V1(ap_migrate_load);
 PG_FUNCTION_INFO_V1(ap_migrate_upgrade);
 PG_FUNCTION_INFO_V1(ap_migrate_downgrade);
 PG_FUNCTION_INFO_V1(ap_migrate_stamp);
+PG_FUNCTION_INFO_V1(ap_migrate_run);
+PG_FUNCTION_INFO_V1(ap_migrate_run_downgrade);
 PG_FUNCTION_INFO_V1(ap_migrate_plan);
 PG_FUNCTION_INFO_V1(ap_migrate_sql);
 PG_FUNCTION_INFO_V1(ap_migrate_mark);
@@ -239,6 +242,45 @@ Datum
 ap_migrate_stamp(PG_FUNCTION_ARGS)
 {
 	return run_operation(fcinfo, APM_STAMP);
+}
+
+/* The shared body of the two procedures */
+static Datum
+run_procedure(FunctionCallInfo fcinfo, ApmOperation operation, const char *name)
+{
+	char	   *target = text_arg(fcinfo, 0, "target");
+	bool		nonatomic = fcinfo->context != NULL &&
+		IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
+
+	if (!nonatomic)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run inside a transaction block", name),
+				 errdetail("It commits after each revision, which needs a CALL outside a transaction block."),
+				 errhint("Run it as a CALL of its own, or use the function, which runs every step in the caller's transaction.")));
+	apm_run_stepwise(operation, target);
+	PG_RETURN_VOID();
+}
+
+/*
+ * CALL ap_migrate_run(target text DEFAULT 'head') upgrades to target,
+ * committing after each revision.
+ */
+Datum
+ap_migrate_run(PG_FUNCTION_ARGS)
+{
+	return run_procedure(fcinfo, APM_UPGRADE, "ap_migrate_run()");
+}
+
+/*
+ * CALL ap_migrate_run_downgrade(target text) downgrades to target,
+ * committing after each revision.
+ */
+Datum
+ap_migrate_run_downgrade(PG_FUNCTION_ARGS)
+{
+	return run_procedure(fcinfo, APM_DOWNGRADE, "ap_migrate_run_downgrade()");
 }
 
 /*

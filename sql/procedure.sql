@@ -1,0 +1,69 @@
+--
+-- CALL ap_migrate_run(target) and ap_migrate_run_downgrade(target): the
+-- same steps as the functions, each committed as soon as it ran.  An error
+-- at step k leaves exactly the k - 1 steps before it applied and recorded,
+-- and the serializing lock (held at session level across the steps) is
+-- released.
+--
+CREATE EXTENSION ap_migrate;
+CREATE TABLE proc_ledger (rev text);
+SET client_min_messages = warning;
+SELECT ap_migrate_add('bbbbbbbbbbb1', NULL, $$INSERT INTO proc_ledger VALUES ('1')$$,
+       $$DELETE FROM proc_ledger WHERE rev = '1'$$, 'one');
+SELECT ap_migrate_add('bbbbbbbbbbb2', '{bbbbbbbbbbb1}', $$INSERT INTO proc_ledger VALUES ('2')$$,
+       $$DELETE FROM proc_ledger WHERE rev = '2'$$, 'two');
+SELECT ap_migrate_add('bbbbbbbbbbb3', '{bbbbbbbbbbb2}', $$INSERT INTO proc_ledger VALUES ('3'); SELECT 1/0$$,
+       NULL, 'three fails');
+SELECT ap_migrate_add('bbbbbbbbbbb4', '{bbbbbbbbbbb3}', $$INSERT INTO proc_ledger VALUES ('4')$$,
+       NULL, 'four');
+RESET client_min_messages;
+
+-- step 3 of 4 fails: steps 1 and 2 stay applied and recorded
+CALL ap_migrate_run('head');
+\echo :LAST_ERROR_SQLSTATE
+SELECT rev FROM proc_ledger ORDER BY rev;
+SELECT revision FROM ap_migrate.applied ORDER BY revision;
+SELECT operation, revision FROM ap_migrate.history ORDER BY id;
+SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
+
+-- it commits, so it cannot run inside a transaction block or a function
+BEGIN;
+CALL ap_migrate_run('head');
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+CREATE FUNCTION proc_call() RETURNS void LANGUAGE plpgsql AS $$ BEGIN CALL ap_migrate_run('head'); END $$;
+SELECT proc_call();
+\echo :LAST_ERROR_SQLSTATE
+DROP FUNCTION proc_call();
+SELECT revision FROM ap_migrate.applied ORDER BY revision;
+
+-- fixed, the rest runs
+SET client_min_messages = warning;
+SELECT ap_migrate_add('bbbbbbbbbbb3', '{bbbbbbbbbbb2}', $$INSERT INTO proc_ledger VALUES ('3')$$,
+       $$DELETE FROM proc_ledger WHERE rev = '3'$$, 'three');
+SELECT ap_migrate_add('bbbbbbbbbbb4', '{bbbbbbbbbbb3}', $$INSERT INTO proc_ledger VALUES ('4')$$,
+       $$DELETE FROM proc_ledger WHERE rev = '4'$$, 'four');
+RESET client_min_messages;
+CALL ap_migrate_run();
+SELECT * FROM ap_migrate_current();
+-- and back down two steps, one commit each
+CALL ap_migrate_run_downgrade('-2');
+SELECT rev FROM proc_ledger ORDER BY rev;
+SELECT operation, revision FROM ap_migrate.history ORDER BY id;
+SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
+
+-- the same up-front refusals as the functions: an irreversible revision
+-- in the way stops a downgrade before any step
+SELECT ap_migrate_add('bbbbbbbbbbb9', NULL, 'SELECT 9', NULL, 'irreversible base');
+CALL ap_migrate_run('bbbbbbbbbbb9');
+CALL ap_migrate_run_downgrade('base');
+\echo :LAST_ERROR_SQLSTATE
+SELECT revision FROM ap_migrate.applied ORDER BY revision;
+CALL ap_migrate_run(NULL);
+\echo :LAST_ERROR_SQLSTATE
+CALL ap_migrate_run('nosuch');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
+
+DROP EXTENSION ap_migrate;
+DROP TABLE proc_ledger;
