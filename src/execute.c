@@ -479,6 +479,31 @@ upgrade_noop(const char *target)
 	return apm_join_strings(current, ", ");
 }
 
+/*
+ * Run the steps of a plan, each in a memory context reset after it, and
+ * with commit_each (procedures only) commit after each step.
+ */
+static void
+run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
+{
+	MemoryContext stepcxt = AllocSetContextCreate(CurrentMemoryContext,
+												  "ap_migrate step",
+												  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt;
+	int			i;
+
+	for (i = 0; i < plan->nsteps; i++)
+	{
+		oldcxt = MemoryContextSwitchTo(stepcxt);
+		run_step(graph, plan->steps[i], plan->operation);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(stepcxt);
+		if (commit_each)
+			SPI_commit();
+	}
+	MemoryContextDelete(stepcxt);
+}
+
 /* what apm_run hands to run_operation through apm_locked */
 typedef struct RunArgs
 {
@@ -510,23 +535,9 @@ run_operation(void *arg)
 		run_stamp(graph, args->target);
 	else
 	{
-		MemoryContext stepcxt;
-		MemoryContext oldcxt;
-		int			i;
-
 		plan = apm_resolve_plan(graph, args->target, operation);
 		apm_check_steps(graph, plan, false);
-		stepcxt = AllocSetContextCreate(CurrentMemoryContext,
-										"ap_migrate step",
-										ALLOCSET_DEFAULT_SIZES);
-		for (i = 0; i < plan->nsteps; i++)
-		{
-			oldcxt = MemoryContextSwitchTo(stepcxt);
-			run_step(graph, plan->steps[i], operation);
-			MemoryContextSwitchTo(oldcxt);
-			MemoryContextReset(stepcxt);
-		}
-		MemoryContextDelete(stepcxt);
+		run_steps(graph, plan, false);
 	}
 
 	current = apm_graph_current(graph);
@@ -708,9 +719,6 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 	{
 		ApmGraph   *graph;
 		ApmPlan    *plan;
-		MemoryContext stepcxt;
-		MemoryContext oldcxt;
-		int			i;
 
 		/* a fresh transaction, so the state read below follows the lock */
 		SPI_commit();
@@ -718,19 +726,7 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 		graph = apm_load_usable_graph(true);
 		plan = apm_resolve_plan(graph, target, operation);
 		apm_check_steps(graph, plan, false);
-
-		stepcxt = AllocSetContextCreate(CurrentMemoryContext,
-										"ap_migrate step",
-										ALLOCSET_DEFAULT_SIZES);
-		for (i = 0; i < plan->nsteps; i++)
-		{
-			oldcxt = MemoryContextSwitchTo(stepcxt);
-			run_step(graph, plan->steps[i], operation);
-			MemoryContextSwitchTo(oldcxt);
-			MemoryContextReset(stepcxt);
-			SPI_commit();
-		}
-		MemoryContextDelete(stepcxt);
+		run_steps(graph, plan, true);
 	}
 	PG_CATCH();
 	{
