@@ -31,7 +31,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # pg_regress suites (sql/ + expected/), in dependency order
 REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session example
 # isolation specs (test/specs + test/expected)
-ISOLATION = concurrent_upgrade
+ISOLATION = concurrent_upgrade upgrade_vs_downgrade
 ISOLATION_OPTS = --inputdir=test
 # TAP tests (test/t)
 TAP_TESTS = 1

@@ -41,7 +41,7 @@ PY = "/usr/bin/python3"
 # procedure named ap_migrate_run exists (to_regproc('ap_migrate_run')), these
 # calls run as one more contender; until then they are skipped with a note.
 RUN_UP = "CALL ap_migrate_run('head')"
-RUN_DOWN = "CALL ap_migrate_run('base')"
+RUN_DOWN = "CALL ap_migrate_run_downgrade('base')"
 RUN_PROBE = ("SELECT to_regproc('ap_migrate_run') IS NOT NULL"
              " OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'ap_migrate_run')")
 
@@ -98,8 +98,15 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
-def verdict(ok):
-    return "PASS" if ok else "MISS"
+SUMMARY = []
+
+
+def verdict(ok, what=None, value=None):
+    """PASS or MISS; with what, the target also goes to the closing summary."""
+    v = "PASS" if ok else "MISS"
+    if what:
+        SUMMARY.append((v, what, value))
+    return v
 
 
 def table(title, header, rows, notes=()):
@@ -191,7 +198,7 @@ def alembic_cmd(adir, *args):
 
 # ------------------------------------------------------------------ setup
 
-def make_workload(cl, work, key, kind, arg):
+def make_workload(cl, work, key, kind, arg, setup_sql=None):
     """Generate a workload and its ap_migrate template database (extension
     created, revisions registered, vacuumed).  Registration is setup: its
     time is returned, not counted in any upgrade."""
@@ -200,7 +207,9 @@ def make_workload(cl, work, key, kind, arg):
     tpl = "tpl_" + key
     cl.reset_db(tpl)
     cl.sql("CREATE EXTENSION ap_migrate", db=tpl)
-    t_reg, _, _ = cl.run(cl.psql(tpl, "-f", os.path.join(d, "register.sql")))
+    if setup_sql:
+        cl.sql(setup_sql, db=tpl)
+    t_reg, _, _ = cl.run(cl.psql(tpl, "-1", "-f", os.path.join(d, "register.sql")))
     cl.sql("VACUUM ANALYZE", db=tpl)
     info.update(dir=d, tpl=tpl, register_s=t_reg, alembic=os.path.join(d, "alembic"))
     return info
@@ -218,16 +227,16 @@ def contenders(cl, wl, run_hook):
         ("floor", "floor: psql -1 -f (one transaction)",
          cl.psql("@", "-1", "-f", os.path.join(d, "up.sql")),
          cl.psql("@", "-1", "-f", os.path.join(d, "down.sql"))),
-        ("floor_step", "floor: psql -f, one transaction per step",
-         cl.psql("@", "-f", os.path.join(d, "up_steps.sql")),
-         cl.psql("@", "-f", os.path.join(d, "down_steps.sql"))),
         ("apm", "ap_migrate_upgrade('head') / _downgrade('base')",
          cl.psql("@", "-c", "SELECT ap_migrate_upgrade('head')"),
          cl.psql("@", "-c", "SELECT ap_migrate_downgrade('base')")),
     ]
     if run_hook:
-        c.append(("apm_run", "%s / %s [hook]" % (RUN_UP, RUN_DOWN),
+        c.append(("apm_run", "%s / %s" % (RUN_UP, RUN_DOWN),
                   cl.psql("@", "-c", RUN_UP), cl.psql("@", "-c", RUN_DOWN)))
+    c.append(("floor_step", "floor: psql -f, one transaction per step",
+              cl.psql("@", "-f", os.path.join(d, "up_steps.sql")),
+              cl.psql("@", "-f", os.path.join(d, "down_steps.sql"))))
     c.append(("alembic", "alembic upgrade head / downgrade base",
               alembic_cmd(wl["alembic"], "upgrade", "head"),
               alembic_cmd(wl["alembic"], "downgrade", "base")))
@@ -281,11 +290,19 @@ def bench_workload(cl, title, wl, rounds, run_hook, results):
     return results[title]
 
 
+def paired(xs, fs):
+    """Median over rounds of the ratio to the floor of the same round: less
+    sensitive than the ratio of medians to a neighbour's load drifting."""
+    rs = [x / f for x, f in zip(xs, fs) if f]
+    return med(rs) if len(xs) == len(fs) and rs else None
+
+
 def print_workload(title, res, rounds, target_ratio):
     times, errors = res["times"], res["errors"]
     for direction, what in (("up", "upgrade base -> head"), ("down", "downgrade head -> base")):
-        floor = med(times["floor"][direction])
-        floor_step = med(times["floor_step"][direction])
+        fl = times["floor"][direction]
+        fs = times["floor_step"][direction]
+        floor, floor_step = med(fl), med(fs)
         rows = []
         for key, label in res["labels"].items():
             xs = times[key][direction]
@@ -293,20 +310,25 @@ def print_workload(title, res, rounds, target_ratio):
             target = ""
             if key == "apm" and target_ratio is not None:
                 r = ratio(m, floor)
-                target = "<= %.2f x floor: %s" % (target_ratio, verdict(r is not None and r <= target_ratio))
+                target = "<= %.2f x floor: %s" % (target_ratio, verdict(
+                    r is not None and r <= target_ratio,
+                    "%s, %s: ap_migrate / floor <= %.2f" % (title.split(" ")[0] + " " + title.split(" ")[1],
+                                                             what.split(" ")[0], target_ratio),
+                    "%s (paired %s)" % (fmt(r), fmt(paired(xs, fl)))))
             elif key == "apm_run":
-                target = "(vs per-step floor: %s x)" % fmt(ratio(m, floor_step))
+                target = "per-step floor: %s x (paired %s)" % (fmt(ratio(m, floor_step)), fmt(paired(xs, fs)))
             if key in errors:
-                rows.append([label, "FAILED", "", "", errors[key]])
+                rows.append([label, "FAILED", "", "", "", errors[key]])
             else:
-                rows.append([label, fmt(m), rng(xs), fmt(ratio(m, floor)), target])
-        notes = ["ap_migrate registration (setup, not timed above): %s s for %d revisions"
-                 % (fmt(res["register_s"]), res["n"])]
+                rows.append([label, fmt(m), rng(xs), fmt(ratio(m, floor)), fmt(paired(xs, fl)), target])
+        notes = ["ap_migrate registration (setup, not timed above): %s s for %d revisions (ap_migrate_load, "
+                 "psql -1 -f)" % (fmt(res["register_s"]), res["n"]),
+                 "paired = median over rounds of (this run / the floor run of the same round)"]
         if not res["run_hook"]:
             notes.append("CALL ap_migrate_run('head'): skipped, the procedure does not exist yet "
                          "(to_regproc('ap_migrate_run') IS NULL)")
         table("%s: %s, median of %d rounds" % (title, what, rounds),
-              ["contender", "median s", "min-max s", "ratio to floor", "target"], rows, notes)
+              ["contender", "median s", "min-max s", "ratio to floor", "paired", "target"], rows, notes)
 
 
 # ------------------------------------------------------------------ no-op deploy
@@ -351,7 +373,7 @@ def bench_noop(cl, work, sizes, rounds, per_round, run_hook, results):
                                      "upgrade_s": dbs[n]["setup_upgrade_s"]} for n in sizes}}
     labels = {"select1": "psql -X -c 'SELECT 1'",
               "apm": "psql -X -c \"SELECT ap_migrate_upgrade('head')\"",
-              "apm_run": "psql -X -c \"%s\" [hook]" % RUN_UP,
+              "apm_run": "psql -X -c \"%s\"" % RUN_UP,
               "alembic": "python3 -m alembic upgrade head"}
     rows = []
     for n in sizes:
@@ -362,17 +384,21 @@ def bench_noop(cl, work, sizes, rounds, per_round, run_hook, results):
             m = med(xs)
             target = ""
             if k == "apm" and n == 10000:
-                target = "<= 1.2 x SELECT 1: %s" % verdict(ratio(m, floor) <= 1.2)
+                target = "<= 1.2 x SELECT 1: %s" % verdict(ratio(m, floor) <= 1.2,
+                                                            "no-op deploy at 10,000: ap_migrate / SELECT 1 <= 1.2",
+                                                            fmt(ratio(m, floor)))
             if k == "alembic":
                 target = "alembic / ap_migrate = %s x" % fmt(ratio(m, apm))
                 if n == 10000:
-                    target += ", >= 10: %s" % verdict(ratio(m, apm) >= 10)
+                    target += ", >= 10: %s" % verdict(ratio(m, apm) >= 10,
+                                                      "no-op deploy at 10,000: Alembic / ap_migrate >= 10",
+                                                      fmt(ratio(m, apm)))
             rows.append(["%s" % labels[k], "{:,}".format(n), len(xs), fmt(m), rng(xs),
                          fmt(ratio(m, floor)), target])
     notes = ["each sample is one full client invocation (connect, run, disconnect); "
              "SELECT 1 and ap_migrate %d per round, Alembic 1 per round, interleaved" % per_round]
     for n in sizes:
-        notes.append("setup at %s revisions: registration %s s, the real upgrade of %s 'SELECT 1' steps %s s, "
+        notes.append("setup at %s revisions: registration (psql -1 -f) %s s, the real upgrade of %s 'SELECT 1' steps %s s, "
                      "then alembic stamp head and VACUUM ANALYZE"
                      % ("{:,}".format(n), fmt(dbs[n]["wl"]["register_s"]), "{:,}".format(n),
                         fmt(dbs[n]["setup_upgrade_s"])))
@@ -411,7 +437,9 @@ def scale_register_sql(shape, n):
             + ", 'revision ' || i)) FROM generate_series(1, " + str(n) + ") AS i")
 
 
-def timed_sql(cur, q, reps=1):
+def timed_sql(cur, q, reps=1, enough_s=5.0):
+    """Run q reps times (once more only while a run takes under enough_s)
+    and return the durations and the last rows."""
     xs = []
     rows = None
     for _ in range(reps):
@@ -419,10 +447,26 @@ def timed_sql(cur, q, reps=1):
         cur.execute(q)
         rows = cur.fetchall() if cur.description else None
         xs.append(time.perf_counter() - t0)
+        if xs[-1] > enough_s:
+            break
     return xs, rows
 
 
-def bench_scale(cl, sizes, reps, timeout_s, results):
+def attempt(cur, r, key, q, reps, timeout_s):
+    """timed_sql under a statement_timeout; a timeout is recorded, not raised."""
+    cur.execute("SET statement_timeout = '%ds'" % timeout_s)
+    try:
+        r[key], rows = timed_sql(cur, q, reps)
+        return rows
+    except psycopg2.errors.QueryCanceled:
+        r[key] = {"timeout": timeout_s}
+        log("scale: %s timed out after %d s" % (key, timeout_s))
+        return None
+    finally:
+        cur.execute("SET statement_timeout = 0")
+
+
+def bench_scale(cl, sizes, reps, timeout_s, op_timeout_s, results):
     out = {}
     for shape in ("linear", "dag"):
         for n in sizes:
@@ -434,33 +478,29 @@ def bench_scale(cl, sizes, reps, timeout_s, results):
             cur = conn.cursor()
             cur.execute("CREATE EXTENSION ap_migrate")
             cur.execute("SET client_min_messages = warning")
-            cur.execute("SET statement_timeout = '%ds'" % timeout_s)
-            try:
-                xs, rows = timed_sql(cur, scale_register_sql(shape, n))
-            except psycopg2.errors.QueryCanceled:
-                r["register"] = {"timeout": timeout_s}
+            if attempt(cur, r, "register", scale_register_sql(shape, n), 1, timeout_s) is None:
                 conn.close()
                 cl.drop_db(db)
-                log("scale: registration of %d timed out after %d s; larger sizes skipped" % (n, timeout_s))
+                log("scale: %s registration of %d timed out; larger sizes skipped" % (shape, n))
                 break
-            r["register"] = xs
             cur.execute("SELECT count(*) FROM ap_migrate.revision")
             assert cur.fetchone()[0] == n, "id collision in the generated revisions"
-            r["validate_first"], rows = timed_sql(cur, "SELECT severity, problem FROM ap_migrate_validate()")
-            errors = [x for x in rows if x[0] == "error"]
+            rows = attempt(cur, r, "validate_first", "SELECT severity, problem FROM ap_migrate_validate()",
+                           1, op_timeout_s)
+            errors = [x for x in rows or [] if x[0] == "error"]
             assert not errors, errors[:5]
             cur.execute("VACUUM ANALYZE")
-            r["validate"], _ = timed_sql(cur, "SELECT count(*) FROM ap_migrate_validate()", reps)
-            r["plan"], rows = timed_sql(cur, "SELECT count(*) FROM ap_migrate_plan('head')", reps)
-            assert rows[0][0] == n, rows
-            r["stamp"], _ = timed_sql(cur, "SELECT ap_migrate_stamp('head')")
-            cur.execute("VACUUM ANALYZE")
-            r["noop_session"], _ = timed_sql(cur, "SELECT ap_migrate_upgrade('head')", max(reps, 5))
+            attempt(cur, r, "validate", "SELECT count(*) FROM ap_migrate_validate()", reps, op_timeout_s)
+            rows = attempt(cur, r, "plan", "SELECT count(*) FROM ap_migrate_plan('head')", reps, op_timeout_s)
+            assert rows is None or rows[0][0] == n, rows
+            if attempt(cur, r, "stamp", "SELECT ap_migrate_stamp('head')", 1, op_timeout_s) is not None:
+                cur.execute("VACUUM ANALYZE")
+                attempt(cur, r, "noop_session", "SELECT ap_migrate_upgrade('head')", max(reps, 5), op_timeout_s)
+                r["noop_client"] = [cl.run(["psql", "-X", "-c", "SELECT ap_migrate_upgrade('head')"],
+                                           db=db)[0] for _ in range(max(reps, 5))]
+                r["select1_client"] = [cl.run(["psql", "-X", "-c", "SELECT 1"], db=db)[0]
+                                       for _ in range(max(reps, 5))]
             conn.close()
-            r["noop_client"] = [cl.run(["psql", "-X", "-c", "SELECT ap_migrate_upgrade('head')"], db=db)[0]
-                                for _ in range(max(reps, 5))]
-            r["select1_client"] = [cl.run(["psql", "-X", "-c", "SELECT 1"], db=db)[0]
-                                   for _ in range(max(reps, 5))]
             cl.drop_db(db)
     results["scale"] = {s: {str(n): v for n, v in d.items()} for s, d in out.items()}
 
@@ -490,29 +530,33 @@ def bench_scale(cl, sizes, reps, timeout_s, results):
                 row.append("timeout >%ds" % x["timeout"] if isinstance(x, dict) else fmt(med(x)) if x else "-")
             for a, b in growth_pairs:
                 row.append(fmt(ratio(val(shape, b, op), val(shape, a, op))))
-            row.append(scale_targets(op, lambda n: val(shape, n, op), sizes))
+            row.append(scale_targets(op, lambda n: val(shape, n, op), sizes, shape))
             rows.append(row)
         table("Scale: %s" % what, header, rows,
-              ["%d repetitions in one session for the medians; registration, first validate and "
-               "stamp once each" % reps])
+              ["up to %d repetitions in one session for the medians (one when a run takes over 5 s); "
+               "registration, first validate and stamp once each" % reps])
 
 
 def short(n):
     return "%dk" % (n // 1000) if n >= 1000 and n % 1000 == 0 else str(n)
 
 
-def scale_targets(op, v, sizes):
+def scale_targets(op, v, sizes, shape):
     t = []
     if op == "register" and 10000 in sizes:
         x = v(10000)
-        t.append("10k < 10 s: %s" % verdict(x is not None and x < 10))
+        t.append("10k < 10 s: %s" % verdict(x is not None and x < 10,
+                                             "scale %s: register 10,000 < 10 s" % shape, "%s s" % fmt(x)))
     if op in ("validate", "plan"):
         if 100000 in sizes:
             x = v(100000)
-            t.append("100k < 1 s: %s" % verdict(x is not None and x < 1))
+            t.append("100k < 1 s: %s" % verdict(x is not None and x < 1,
+                                                 "scale %s: %s at 100,000 < 1 s" % (shape, op), "%s s" % fmt(x)))
             if 10000 in sizes:
                 g = ratio(v(100000), v(10000))
-                t.append("100k/10k <= 12: %s" % verdict(g is not None and g <= 12))
+                t.append("100k/10k <= 12: %s" % verdict(g is not None and g <= 12,
+                                                         "scale %s: %s 100,000 / 10,000 <= 12" % (shape, op),
+                                                         fmt(g)))
         else:
             t.append("(targets at 100k: not run)")
     return "; ".join(t)
@@ -525,23 +569,26 @@ def proc_status(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
             k, _, v = line.partition(":")
-            if k in ("VmHWM", "VmRSS", "RssAnon", "RssShmem"):
+            if k in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"):
                 vals[k] = int(v.split()[0]) * 1024
     return vals
 
 
-CONTEXTS = """
-SELECT sum(total_bytes)::bigint,
-       (SELECT string_agg(format('%s %s MB', name, round(total_bytes / 1048576.0, 1)), ', ')
-          FROM (SELECT name, total_bytes FROM pg_backend_memory_contexts
-                 ORDER BY total_bytes DESC LIMIT 3) t)
-  FROM pg_backend_memory_contexts
+MEM_TABLE = ("CREATE TABLE mem_contexts (dir text, name text, ident text, parent text, level int,"
+             " total_bytes bigint, used_bytes bigint)")
+
+SNAPSHOT = """
+SELECT (SELECT sum(total_bytes) FROM mem_contexts WHERE dir = %(dir)s),
+       (SELECT string_agg(format('%%s %%s MB', name, round(b / 1048576.0, 1)), ', ' ORDER BY b DESC)
+          FROM (SELECT name, sum(total_bytes) AS b FROM mem_contexts WHERE dir = %(dir)s
+                 GROUP BY name ORDER BY b DESC LIMIT 3) t)
 """
 
 
 def mem_run(cl, db, contender, direction, steps):
     """One upgrade (or downgrade) in its own backend, in one transaction:
-    VmHWM before and after, and the memory contexts before the commit."""
+    the backend's VmHWM before and after, and its memory contexts as the
+    last step saw them (the workload copies them into mem_contexts)."""
     conn = cl.connect(db, autocommit=False)
     cur = conn.cursor()
     cur.execute("SELECT pg_backend_pid()")
@@ -553,25 +600,33 @@ def mem_run(cl, db, contender, direction, steps):
         # statement by statement, as psql -1 -f sends them
         for m in (steps if direction == "up" else reversed(steps)):
             sql = m["upgrade"] if direction == "up" else m["downgrade"]
-            if sql:
-                cur.execute(sql)
+            for stmt in [x for x in sql.split(";\n") if x.strip()]:
+                cur.execute(stmt)
     else:
         cur.execute("SELECT ap_migrate_upgrade('head')" if direction == "up"
                     else "SELECT ap_migrate_downgrade('base')")
     t = time.perf_counter() - t0
     after = proc_status(pid)
-    cur.execute(CONTEXTS)
+    cur.execute(SNAPSHOT, {"dir": direction})
     ctx_total, ctx_top = cur.fetchone()
     conn.commit()
     conn.close()
     return dict(seconds=t, before=before, after=after, ctx_total=ctx_total, ctx_top=ctx_top)
 
 
+def private_peak(m):
+    """A lower bound of the growth of the backend's private memory at its
+    peak: VmHWM less what is file-backed or shared memory (both only grow
+    during a run), against the same before the run."""
+    a, b = m["after"], m["before"]
+    return (a["VmHWM"] - a["RssFile"] - a["RssShmem"]) - (b["VmRSS"] - b["RssFile"] - b["RssShmem"])
+
+
 def bench_memory(cl, work, sizes, results):
     out = {}
     for n in sizes:
         log("memory: %d steps" % n)
-        wl = make_workload(cl, work, "mem%d" % n, "mem", n)
+        wl = make_workload(cl, work, "mem%d" % n, "mem", n, setup_sql=MEM_TABLE)
         steps = gen.load_dir(os.path.join(wl["dir"], "migrations"))
         for contender in ("floor", "apm"):
             db = "mem_%s" % contender
@@ -585,27 +640,33 @@ def bench_memory(cl, work, sizes, results):
     rows = []
     for (n, contender, direction), m in out.items():
         d = m["after"]["VmHWM"] - m["before"]["VmHWM"]
-        rows.append(["{:,}".format(n), {"floor": "floor (statements, one transaction)",
+        rows.append(["{:,}".format(n), {"floor": "floor (the statements, one transaction)",
                                         "apm": "ap_migrate_%s" % ("upgrade('head')" if direction == "up"
                                                                   else "downgrade('base')")}[contender],
                      direction, fmt(m["seconds"]), "%.1f" % (m["before"]["VmHWM"] / MB),
                      "%.1f" % (m["after"]["VmHWM"] / MB), "%.1f" % (d / MB),
-                     "%.1f" % (m["after"]["RssShmem"] / MB), "%.1f" % (m["ctx_total"] / MB), m["ctx_top"]])
-    notes = ["steps: COMMENT ON TABLE (cheap DDL), one backend per run; VmHWM = peak resident set of the "
-             "backend from /proc/<pid>/status (it includes shared buffers touched: see RssShmem)",
-             "contexts = sum of pg_backend_memory_contexts after the call, before COMMIT; "
-             "top 3 contexts by size"]
+                     "%.1f" % ((m["after"]["RssShmem"] - m["before"]["RssShmem"]) / MB),
+                     "%.1f" % (private_peak(m) / MB),
+                     "%.1f" % (float(m["ctx_total"] or 0) / MB), m["ctx_top"]])
+    notes = ["steps: COMMENT ON TABLE (cheap DDL); one backend per run; VmHWM = the backend's peak resident "
+             "set (/proc/<pid>/status), which counts the shared buffers it touched (shmem +)",
+             "private peak = VmHWM - RssFile - RssShmem after the run, less the same before it: a lower bound "
+             "of the growth of the backend's own memory",
+             "contexts = pg_backend_memory_contexts as the last step of the run saw them (the workload copies "
+             "them into a table), largest three by name"]
     if len(sizes) >= 2:
         a, b = sizes[-2], sizes[-1]
         for c in ("floor", "apm"):
             for direction in ("up", "down"):
-                da = out[(a, c, direction)]["after"]["VmHWM"] - out[(a, c, direction)]["before"]["VmHWM"]
-                db_ = out[(b, c, direction)]["after"]["VmHWM"] - out[(b, c, direction)]["before"]["VmHWM"]
-                notes.append("%s %s: peak growth %s -> %s steps: +%.1f MB -> +%.1f MB"
-                             % (c, direction, "{:,}".format(a), "{:,}".format(b), da / MB, db_ / MB))
-    table("Memory: backend peak during one call (no numeric target; reported)",
-          ["steps", "contender", "dir", "s", "VmHWM before MB", "VmHWM after MB", "peak delta MB",
-           "RssShmem MB", "contexts MB", "largest contexts"], rows, notes)
+                notes.append("%s %s: private peak %s -> %s steps: +%.1f MB -> +%.1f MB (x%s)"
+                             % (c, direction, "{:,}".format(a), "{:,}".format(b),
+                                private_peak(out[(a, c, direction)]) / MB,
+                                private_peak(out[(b, c, direction)]) / MB,
+                                fmt(ratio(private_peak(out[(b, c, direction)]),
+                                          private_peak(out[(a, c, direction)])))))
+    table("Memory: the backend during one call (no numeric target; reported)",
+          ["steps", "contender", "dir", "s", "VmHWM before MB", "VmHWM after MB", "VmHWM delta MB",
+           "shmem + MB", "private peak MB", "contexts MB", "largest contexts (at the last step)"], rows, notes)
 
 
 # ------------------------------------------------------------------ diagnose
@@ -703,6 +764,23 @@ def bench_diagnose(cl, wls, results):
 
 # ------------------------------------------------------------------ main
 
+def installed_fingerprint():
+    """md5 of the installed ap_migrate.so and install script: someone else's
+    'make install' during the run would show as a change."""
+    import hashlib
+    libdir = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True, text=True).stdout.strip()
+    share = subprocess.run(["pg_config", "--sharedir"], capture_output=True, text=True).stdout.strip()
+    parts = []
+    for path in (os.path.join(libdir, "ap_migrate.so"),
+                 os.path.join(share, "extension", "ap_migrate--0.1.0.sql")):
+        try:
+            with open(path, "rb") as f:
+                parts.append("%s %s" % (os.path.basename(path), hashlib.md5(f.read()).hexdigest()[:12]))
+        except OSError as e:
+            parts.append("%s ?" % e.filename)
+    return ", ".join(parts)
+
+
 def machine_facts(cl, args):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
@@ -730,6 +808,8 @@ def machine_facts(cl, args):
                                                               psycopg2.__version__.split()[0])),
         ("python", platform.python_version()),
         ("mode", "quick" if args.quick else "full"),
+        ("cluster storage", os.environ.get("APM_BENCH_STORAGE", "?")),
+        ("installed extension", installed_fingerprint()),
         ("cluster settings", "throwaway initdb defaults, plus autovacuum = off, max_wal_size = 8GB, "
                              "checkpoint_timeout = 1h (an explicit CHECKPOINT precedes every timed run)"),
     ]
@@ -754,16 +834,16 @@ def main():
     args = ap.parse_args()
     only = set(args.only.split(","))
     if args.quick:
-        rounds = args.rounds or 3
+        rounds = args.rounds or 2
         w1_sizes, w2_size = [50], 50
         noop_sizes, per_round = [100, 1000], 3
-        scale_sizes, scale_reps, scale_timeout = [100, 1000], 3, 60
+        scale_sizes, scale_reps, scale_timeout, op_timeout = [100, 1000], 3, 60, 30
         mem_sizes = [100, 1000]
     else:
         rounds = args.rounds or 5
         w1_sizes, w2_size = [100, 1000], 1000
         noop_sizes, per_round = [1000, 10000], 10
-        scale_sizes, scale_reps, scale_timeout = [1000, 10000, 100000], 3, 600
+        scale_sizes, scale_reps, scale_timeout, op_timeout = [1000, 10000, 100000], 3, 600, 120
         mem_sizes = [1000, 10000]
 
     t_start = time.time()
@@ -797,12 +877,20 @@ def main():
     if "noop" in only:
         bench_noop(cl, args.work, noop_sizes, rounds, per_round, run_hook, results)
     if "scale" in only:
-        bench_scale(cl, scale_sizes, scale_reps, scale_timeout, results)
+        bench_scale(cl, scale_sizes, scale_reps, scale_timeout, op_timeout, results)
     if "memory" in only:
         bench_memory(cl, args.work, mem_sizes, results)
     if "diagnose" in only and diag_wls:
         bench_diagnose(cl, diag_wls, results)
+    if SUMMARY:
+        table("Targets", ["result", "target", "measured"], [[v, w, m] for v, w, m in SUMMARY],
+              ["%d of %d targets met" % (sum(v == "PASS" for v, _, _ in SUMMARY), len(SUMMARY))])
+        results["targets"] = SUMMARY
     print("\ntotal benchmark time: %.0f s" % (time.time() - t_start))
+    now = installed_fingerprint()
+    if now != results["facts"]["installed extension"]:
+        print("WARNING: the installed extension changed during the run (%s -> %s): someone ran make install;"
+              " later sections may have measured another build" % (results["facts"]["installed extension"], now))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=str)

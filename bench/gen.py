@@ -95,13 +95,22 @@ def gen_noop(n):
     return "noop-%d" % n, [("revision %d" % i, "SELECT 1;", "SELECT 1;") for i in range(1, n + 1)]
 
 
+MEM_SNAPSHOT = ("INSERT INTO mem_contexts SELECT '%s', name, left(ident, 60), parent, level, total_bytes, used_bytes"
+                " FROM pg_backend_memory_contexts;")
+
+
 def gen_mem(n):
+    """Cheap DDL steps; the last step of the upgrade and of the downgrade
+    copies the backend's memory contexts, as they are while the call runs,
+    into mem_contexts (a table the driver creates before registering)."""
     name = "mem-%d" % n
-    steps = [("create table mem", "CREATE TABLE mem (id int);", "DROP TABLE mem;")]
+    steps = [("create table mem", "CREATE TABLE mem (id int);",
+              "DROP TABLE mem;\n" + MEM_SNAPSHOT % "down")]
     for i in range(2, n + 1):
-        steps.append(("comment %d" % i,
-                      "COMMENT ON TABLE mem IS 'step %d';" % i,
-                      "COMMENT ON TABLE mem IS 'step %d';" % (i - 1)))
+        up = "COMMENT ON TABLE mem IS 'step %d';" % i
+        if i == n:
+            up += "\n" + MEM_SNAPSHOT % "up"
+        steps.append(("comment %d" % i, up, "COMMENT ON TABLE mem IS 'step %d';" % (i - 1)))
     return name, steps
 
 

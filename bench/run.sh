@@ -7,6 +7,9 @@
 #   bash bench/run.sh --only noop,scale   some sections only
 #                                  (workloads, noop, scale, memory, diagnose)
 #   bash bench/run.sh --json FILE  also write the raw samples as JSON
+#   bash bench/run.sh --tmpfs      put the cluster in /dev/shm (no disk I/O:
+#                                  less noise, and ap_migrate's own CPU cost
+#                                  is not diluted by fsyncs)
 #
 # It installs what is missing (Debian packages, test/common.sh), builds and
 # installs the extension from a snapshot of this tree, starts a throwaway
@@ -21,6 +24,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 args=()
 json_out=
+storage=disk
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) args+=(--quick) ;;
@@ -28,7 +32,8 @@ while [ $# -gt 0 ]; do
 	--rounds=*) args+=(--rounds "${1#--rounds=}") ;;
 	--only) args+=(--only "$2"); shift ;;
 	--json) json_out=$(realpath -m "$2"); shift ;;
-	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+	--tmpfs) storage=tmpfs ;;
+	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -36,7 +41,15 @@ done
 
 apm_install_deps
 
-work=$(apm_workdir)
+if [ "$storage" = tmpfs ] && [ "$(df --output=avail -k /dev/shm 2>/dev/null | tail -n 1)" -gt 6000000 ] 2>/dev/null; then
+	work=$(mktemp -d /dev/shm/ap_migrate_bench.XXXXXX)
+	chmod 755 "$work"
+	[ "$(id -u)" -eq 0 ] && chown "$APM_OS_USER" "$work"
+else
+	[ "$storage" = tmpfs ] && apm_log "less than 6 GB free in /dev/shm: the cluster goes on disk"
+	storage=disk
+	work=$(apm_workdir)
+fi
 trap 'apm_stop_cluster "$work"; rm -rf "$work"' EXIT
 
 # Build from a snapshot of the tree, so that a build running here never
@@ -50,7 +63,7 @@ apm_start_cluster "$work" "${APM_BENCH_PORT:-54369}"
 [ -n "$json_out" ] && args+=(--json "$work/results.json")
 
 status=0
-apm_as_user env APM_BENCH_REVISION="$rev" /usr/bin/python3 "$repo/bench/bench.py" \
+apm_as_user env APM_BENCH_REVISION="$rev" APM_BENCH_STORAGE="$storage ($work)" /usr/bin/python3 "$repo/bench/bench.py" \
 	--work "$work" --repo "$repo" ${args[@]+"${args[@]}"} || status=$?
 if [ -n "$json_out" ] && [ -f "$work/results.json" ]; then
 	cp "$work/results.json" "$json_out"

@@ -65,5 +65,13 @@ CALL ap_migrate_run('nosuch');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
 
+-- migration SQL that releases the session-level lock stops the procedure
+-- before that step commits
+SELECT ap_migrate_add('bbbbbbbbbbba', '{bbbbbbbbbbb9}', 'SELECT pg_advisory_unlock_all()', NULL, 'unlocks');
+CALL ap_migrate_run('bbbbbbbbbbba');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS unlocker_applied FROM ap_migrate.applied WHERE revision = 'bbbbbbbbbbba';
+SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
+
 DROP EXTENSION ap_migrate;
 DROP TABLE proc_ledger;

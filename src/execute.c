@@ -486,6 +486,7 @@ upgrade_noop(const char *target)
 static void
 run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 {
+	LOCKTAG		tag;
 	MemoryContext stepcxt = AllocSetContextCreate(CurrentMemoryContext,
 												  "ap_migrate step",
 												  ALLOCSET_DEFAULT_SIZES);
@@ -499,7 +500,23 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(stepcxt);
 		if (commit_each)
+		{
+			/*
+			 * Migration SQL can release session-level advisory locks
+			 * (pg_advisory_unlock_all()); without the lock the remaining
+			 * steps could run alongside another session's.  Refuse before
+			 * this step commits.
+			 */
+			SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
+			if (!LockHeldByMe(&tag, ExclusiveLock))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("the ap_migrate lock was released by the SQL of revision \"%s\"",
+								graph->nodes[plan->steps[i]].id),
+						 errdetail("Migration SQL must not release advisory locks it does not own."),
+						 errhint("The revision was not recorded; remove the unlock from its SQL.")));
 			SPI_commit();
+		}
 	}
 	MemoryContextDelete(stepcxt);
 }
@@ -731,7 +748,8 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 	PG_CATCH();
 	{
 		apm_active = false;
-		LockRelease(&tag, ExclusiveLock, true);
+		if (LockHeldByMe(&tag, ExclusiveLock))
+			LockRelease(&tag, ExclusiveLock, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
