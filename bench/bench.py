@@ -114,7 +114,10 @@ def table(title, header, rows, notes=()):
     widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h))
               for i, h in enumerate(header)]
     out = ["", title, "-" * len(title)]
-    line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+    left = {0} | {i for i, h in enumerate(header)
+                  if h in ("target", "statement", "measured", "largest contexts (at the last step)",
+                           "ap_migrate catalog statements (ms)")}
+    line = lambda r: "  ".join(str(c).ljust(w) if i in left else str(c).rjust(w)
                                for i, (c, w) in enumerate(zip(r, widths))).rstrip()
     out.append(line(header))
     for r in rows:
@@ -634,6 +637,12 @@ def bench_memory(cl, work, sizes, results):
             for direction in ("up", "down"):
                 out[(n, contender, direction)] = mem_run(cl, db, contender, direction, steps)
             cl.drop_db(db)
+        # the same graph, one step: what the call holds for the registered revisions
+        db = "mem_one"
+        cl.reset_db(db, wl["tpl"])
+        cl.sql("SELECT ap_migrate_stamp('head-1'); CREATE TABLE mem (id int)", db=db)
+        out[(n, "apm1", "up")] = mem_run(cl, db, "apm", "up", steps)
+        cl.drop_db(db)
         cl.drop_db(wl["tpl"])
     results["memory"] = {"%d/%s/%s" % k: v for k, v in out.items()}
     MB = 1048576.0
@@ -642,7 +651,8 @@ def bench_memory(cl, work, sizes, results):
         d = m["after"]["VmHWM"] - m["before"]["VmHWM"]
         rows.append(["{:,}".format(n), {"floor": "floor (the statements, one transaction)",
                                         "apm": "ap_migrate_%s" % ("upgrade('head')" if direction == "up"
-                                                                  else "downgrade('base')")}[contender],
+                                                                  else "downgrade('base')"),
+                                        "apm1": "ap_migrate_upgrade('head'), last step only"}[contender],
                      direction, fmt(m["seconds"]), "%.1f" % (m["before"]["VmHWM"] / MB),
                      "%.1f" % (m["after"]["VmHWM"] / MB), "%.1f" % (d / MB),
                      "%.1f" % ((m["after"]["RssShmem"] - m["before"]["RssShmem"]) / MB),
@@ -653,7 +663,9 @@ def bench_memory(cl, work, sizes, results):
              "private peak = VmHWM - RssFile - RssShmem after the run, less the same before it: a lower bound "
              "of the growth of the backend's own memory",
              "contexts = pg_backend_memory_contexts as the last step of the run saw them (the workload copies "
-             "them into a table), largest three by name"]
+             "them into a table), largest three by name",
+             "'last step only': the same database stamped at head-1, so the call loads the whole graph but runs "
+             "one step: memory that follows the number of registered revisions, not of steps"]
     if len(sizes) >= 2:
         a, b = sizes[-2], sizes[-1]
         for c in ("floor", "apm"):
@@ -713,6 +725,52 @@ def bench_diagnose(cl, wls, results):
     ap_migrate's top-level call, its nested migration SQL and its catalog
     statements.  The rest of the call (parsing the migration SQL, checksums,
     NOTICEs, the graph and the plan) is what is left of the top-level time."""
+    overhead_rows = []
+    for n in [max(wl["n"] for _, wl in wls)]:
+        log("diagnose: empty steps")
+        wl = make_workload(cl, cl.work, "empty%d" % n, "noop", n)
+        t = {}
+        for _ in range(3):
+            for key, up, down in (
+                    ("floor", ["-1", "-f", os.path.join(wl["dir"], "up.sql")],
+                     ["-1", "-f", os.path.join(wl["dir"], "down.sql")]),
+                    ("apm", ["-c", "SELECT ap_migrate_upgrade('head')"],
+                     ["-c", "SELECT ap_migrate_downgrade('base')"])):
+                cl.reset_db("empty", wl["tpl"])
+                cl.run(cl.psql("empty", "-c", "SELECT 1"))
+                for direction, args in (("up", up), ("down", down)):
+                    cl.checkpoint()
+                    t.setdefault((key, direction), []).append(cl.run(cl.psql("empty", *args))[0])
+        cl.drop_db("empty")
+        cl.drop_db(wl["tpl"])
+        extra = {}
+        for direction in ("up", "down"):
+            f, a = med(t[("floor", direction)]), med(t[("apm", direction)])
+            extra[direction] = (a - f) / n
+            overhead_rows.append(["%s 'SELECT 1' steps, %s" % ("{:,}".format(n), direction), fmt(f), fmt(a),
+                                  "%.3f" % ((a - f) / n * 1000), "", ""])
+        # what that overhead predicts for the workloads measured above
+        for title, res in results.items():
+            if not isinstance(res, dict) or "times" not in res or "floor" not in res.get("times", {}):
+                continue
+            for direction in ("up", "down"):
+                f = med(res["times"]["floor"][direction])
+                a = med(res["times"]["apm"][direction])
+                if f:
+                    overhead_rows.append(["%s, %s" % (" ".join(title.split(" ")[:2]), direction), fmt(f), fmt(a),
+                                          "%.3f" % ((a - f) / res["n"] * 1000),
+                                          "%.3f" % (f / res["n"] * 1000),
+                                          fmt(1 + extra[direction] * res["n"] / f)])
+        results["diagnose_empty"] = {"%s/%s" % k: v for k, v in t.items()}
+    if overhead_rows:
+        table("Diagnosis: ap_migrate's own cost per step, with steps that do nothing (median of 3)",
+              ["workload", "floor psql -1 -f s", "ap_migrate s", "(ap_migrate - floor) ms/step",
+               "floor ms/step", "predicted ratio"], overhead_rows,
+              ["with SELECT 1 as the step, what is left is ap_migrate's own cost: read the step, checksum, "
+               "NOTICE, GUC level, applied + history rows",
+               "predicted ratio = 1 + that cost per step / the floor's time per step of the workload "
+               "(medians of the tables above)"])
+
     restart_with_pgss(cl)
     out = {}
     rows, top_rows = [], []
@@ -840,7 +898,7 @@ def main():
         scale_sizes, scale_reps, scale_timeout, op_timeout = [100, 1000], 3, 60, 30
         mem_sizes = [100, 1000]
     else:
-        rounds = args.rounds or 5
+        rounds = args.rounds or 7
         w1_sizes, w2_size = [100, 1000], 1000
         noop_sizes, per_round = [1000, 10000], 10
         scale_sizes, scale_reps, scale_timeout, op_timeout = [1000, 10000, 100000], 3, 600, 120

@@ -3,13 +3,15 @@
 #
 #   bash bench/run.sh              full run (several minutes, < ~15 on 2 cores)
 #   bash bench/run.sh --quick      smoke mode: small sizes, well under a minute
-#   bash bench/run.sh --rounds N   rounds per contender (default 5, quick 3)
+#   bash bench/run.sh --rounds N   rounds per contender (default 7, quick 2)
 #   bash bench/run.sh --only noop,scale   some sections only
 #                                  (workloads, noop, scale, memory, diagnose)
 #   bash bench/run.sh --json FILE  also write the raw samples as JSON
-#   bash bench/run.sh --tmpfs      put the cluster in /dev/shm (no disk I/O:
-#                                  less noise, and ap_migrate's own CPU cost
-#                                  is not diluted by fsyncs)
+#   bash bench/run.sh --disk       put the cluster on disk (/tmp) rather than
+#                                  in /dev/shm, the default: on this shared
+#                                  machine disk I/O (fsyncs, ext4 inode
+#                                  allocation) makes DDL timings swing by 2x,
+#                                  and it dilutes ap_migrate's own CPU cost
 #
 # It installs what is missing (Debian packages, test/common.sh), builds and
 # installs the extension from a snapshot of this tree, starts a throwaway
@@ -24,7 +26,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 args=()
 json_out=
-storage=disk
+storage=tmpfs
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) args+=(--quick) ;;
@@ -33,7 +35,8 @@ while [ $# -gt 0 ]; do
 	--only) args+=(--only "$2"); shift ;;
 	--json) json_out=$(realpath -m "$2"); shift ;;
 	--tmpfs) storage=tmpfs ;;
-	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+	--disk) storage=disk ;;
+	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
