@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -681,6 +682,115 @@ def bench_memory(cl, work, sizes, results):
            "shmem + MB", "private peak MB", "contexts MB", "largest contexts (at the last step)"], rows, notes)
 
 
+# ------------------------------------------------------------------ instructions
+
+def single_script(steps, direction):
+    """A script for postgres --single -j: one transaction, each statement
+    ended by ';' and a blank line (W1/W2 steps are one statement each)."""
+    seq = steps if direction == "up" else list(reversed(steps))
+    out = ["BEGIN;\n\n"]
+    for m in seq:
+        sql = (m["upgrade"] if direction == "up" else m["downgrade"]).strip()
+        assert "\n\n" not in sql and sql.endswith(";")
+        out.append(sql + "\n\n")
+    out.append("COMMIT;\n\n")
+    return "".join(out)
+
+
+CG_FUNCS = {"migration SQL (ProcessUtility)": ("ProcessUtility",),
+            "catalog statements (SPI_execute_plan)": ("SPI_execute_plan",),
+            "checksums": ("apm_checksum",),
+            "SQL parsing (raw_parser)": ("raw_parser",)}
+
+
+def callgrind_inclusive(path):
+    """Inclusive instruction counts of a few functions of a callgrind file."""
+    p = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+                       capture_output=True, text=True)
+    found = {}
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if len(parts) < 2 or not parts[0].replace(",", "").isdigit():
+            continue
+        fn = line.split(":")[-1].split(" [")[0].split("'")[0].strip()
+        for key, names in CG_FUNCS.items():
+            if fn in names and key not in found:
+                found[key] = int(parts[0].replace(",", ""))
+    return found
+
+
+def bench_instructions(cl, wls, results):
+    """Server-side instruction counts (callgrind, deterministic, unlike any
+    timing on a shared machine): the same upgrade/downgrade run by the floor
+    (its statements in one transaction) and by ap_migrate, each in
+    postgres --single on a copy of the template database, less a run of
+    SELECT 1.  No client, no protocol: the floor's psql round trips are not
+    counted, so this is the strictest comparison."""
+    data = os.path.join(cl.work, "data")
+    port, host = os.environ["PGPORT"], os.environ["PGHOST"]
+    cgdir = os.path.join(cl.work, "callgrind")
+    os.makedirs(cgdir, exist_ok=True)
+    pg = os.path.join(subprocess.run(["pg_config", "--bindir"], capture_output=True,
+                                     text=True).stdout.strip(), "postgres")
+    cl.admin.close()
+    cl.admin = None
+    subprocess.run(["pg_ctl", "-D", data, "-w", "-m", "fast", "stop"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def single(db, script, cg=None):
+        cmd = [pg, "--single", "-j", "-D", data, db]
+        if cg:
+            cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg] + cmd
+        p = subprocess.run(cmd, input=script.encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode != 0 or b"ERROR:" in p.stdout + p.stderr:
+            raise RuntimeError("postgres --single failed: %s" % (p.stdout + p.stderr).decode()[-1500:])
+        m = [l for l in p.stderr.decode().splitlines() if "Collected :" in l]
+        return int(m[-1].split(":")[-1]) if m else None
+
+    out, rows = {}, []
+    try:
+        for title, wl in wls:
+            log("instructions: %s" % title)
+            steps = gen.load_dir(os.path.join(wl["dir"], "migrations"))
+            for contender in ("floor", "apm"):
+                single("postgres", "DROP DATABASE IF EXISTS cg;\n\nCREATE DATABASE cg TEMPLATE %s;\n\n" % wl["tpl"])
+                single("cg", "SELECT 1;\n\n")
+                base = single("cg", "SELECT 1;\n\n", os.path.join(cgdir, "base.cg"))
+                for direction in ("up", "down"):
+                    script = (single_script(steps, direction) if contender == "floor" else
+                              "SELECT ap_migrate_upgrade('head') IS NOT NULL;\n\n" if direction == "up" else
+                              "SELECT ap_migrate_downgrade('base') IS NULL;\n\n")
+                    f = os.path.join(cgdir, "%s_%s_%s.cg" % (wl["tpl"], contender, direction))
+                    out[(title, contender, direction)] = (single("cg", script, f) - base,
+                                                          callgrind_inclusive(f) if contender == "apm" else {})
+            single("postgres", "DROP DATABASE IF EXISTS cg;\n\n")
+    finally:
+        subprocess.run(["pg_ctl", "-D", data, "-w", "-l", os.path.join(cl.work, "server.log"), "start",
+                        "-o", "-p %s -k %s -c listen_addresses=''" % (port, host)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cl.connect_admin()
+    results["instructions"] = {"%s/%s/%s" % k: v for k, v in out.items()}
+    G = 1e6
+    for title, wl in wls:
+        n = wl["n"]
+        for direction in ("up", "down"):
+            f, _ = out[(title, "floor", direction)]
+            a, parts = out[(title, "apm", direction)]
+            mig = parts.get("migration SQL (ProcessUtility)", 0)
+            cat = parts.get("catalog statements (SPI_execute_plan)", 0)
+            chk = parts.get("checksums", 0)
+            rows.append([title, direction, "%.0f" % (f / G), "%.0f" % (a / G), fmt(a / f),
+                         "%.0f" % ((a - f) / n / 1000), "%.0f" % (mig / G), "%.0f" % (cat / G),
+                         "%.0f" % (chk / G), "%.0f" % ((a - mig - cat - chk) / G)])
+    table("Instructions: server-side work of one call (callgrind, millions of instructions; deterministic)",
+          ["workload", "dir", "floor", "ap_migrate", "ratio", "extra k/step", "its migration SQL",
+           "its catalog statements", "its checksums", "its rest"], rows,
+          ["postgres --single on a copy of the template, less a SELECT 1 run; floor = the same statements in "
+           "one transaction (no client, no protocol: what psql -1 -f adds is not counted)",
+           "ap_migrate's columns are inclusive counts of ProcessUtility (the migration SQL), SPI_execute_plan "
+           "(its catalog statements) and apm_checksum; rest = graph, plan, SPI parse, NOTICEs, GUC levels"])
+
+
 # ------------------------------------------------------------------ diagnose
 
 PGSS = """
@@ -886,23 +996,26 @@ def main():
     ap.add_argument("--repo", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int)
-    ap.add_argument("--only", default="workloads,noop,scale,memory,diagnose",
-                    help="comma-separated sections")
+    ap.add_argument("--only", help="comma-separated sections: workloads, noop, scale, memory, "
+                                   "instructions, diagnose (default: all; --quick leaves out instructions)")
     ap.add_argument("--json")
     args = ap.parse_args()
-    only = set(args.only.split(","))
+    only = set((args.only or "workloads,noop,scale,memory,diagnose" + ("" if args.quick else ",instructions"))
+               .split(","))
     if args.quick:
         rounds = args.rounds or 2
         w1_sizes, w2_size = [50], 50
         noop_sizes, per_round = [100, 1000], 3
         scale_sizes, scale_reps, scale_timeout, op_timeout = [100, 1000], 3, 60, 30
         mem_sizes = [100, 1000]
+        cg_size = 20
     else:
         rounds = args.rounds or 7
         w1_sizes, w2_size = [100, 1000], 1000
         noop_sizes, per_round = [1000, 10000], 10
         scale_sizes, scale_reps, scale_timeout, op_timeout = [1000, 10000, 100000], 3, 600, 120
         mem_sizes = [1000, 10000]
+        cg_size = 300
 
     t_start = time.time()
     cl = Cluster(args.work)
@@ -938,6 +1051,16 @@ def main():
         bench_scale(cl, scale_sizes, scale_reps, scale_timeout, op_timeout, results)
     if "memory" in only:
         bench_memory(cl, args.work, mem_sizes, results)
+    cg_wls = []
+    if "instructions" in only:
+        for kind in ("w1", "w2"):
+            cg_wls.append(("%s N=%d" % (kind.upper(), cg_size),
+                           make_workload(cl, args.work, "cg_%s_%d" % (kind, cg_size), kind, cg_size)))
+    if "instructions" in only and cg_wls:
+        if shutil.which("valgrind") and shutil.which("callgrind_annotate"):
+            bench_instructions(cl, cg_wls, results)
+        else:
+            print("\nInstructions: skipped, valgrind is not installed")
     if "diagnose" in only and diag_wls:
         bench_diagnose(cl, diag_wls, results)
     if SUMMARY:

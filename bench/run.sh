@@ -5,7 +5,8 @@
 #   bash bench/run.sh --quick      smoke mode: small sizes, well under a minute
 #   bash bench/run.sh --rounds N   rounds per contender (default 7, quick 2)
 #   bash bench/run.sh --only noop,scale   some sections only
-#                                  (workloads, noop, scale, memory, diagnose)
+#                                  (workloads, noop, scale, memory,
+#                                  instructions, diagnose)
 #   bash bench/run.sh --json FILE  also write the raw samples as JSON
 #   bash bench/run.sh --disk       put the cluster on disk (/tmp) rather than
 #                                  in /dev/shm, the default: on this shared
@@ -36,13 +37,13 @@ while [ $# -gt 0 ]; do
 	--json) json_out=$(realpath -m "$2"); shift ;;
 	--tmpfs) storage=tmpfs ;;
 	--disk) storage=disk ;;
-	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 
-apm_install_deps
+apm_install_deps valgrind
 
 if [ "$storage" = tmpfs ] && [ "$(df --output=avail -k /dev/shm 2>/dev/null | tail -n 1)" -gt 6000000 ] 2>/dev/null; then
 	work=$(mktemp -d /dev/shm/ap_migrate_bench.XXXXXX)

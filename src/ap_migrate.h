@@ -199,6 +199,7 @@ extern ApmRevisionDef *apm_catalog_fetch(const char *id, bool *applied,
 										 TimestampTz *registered_at);
 extern ApmRevisionDef *apm_catalog_fetch_step(const char *id, char **checksum);
 extern char *apm_catalog_last_id(void);
+extern char *apm_catalog_checksum(const char *id);
 extern bool apm_catalog_insert(const ApmRevisionDef *def, const char *checksum);
 extern void apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 							   List *old_parents);

@@ -428,6 +428,26 @@ apm_catalog_fetch_step(const char *id, char **checksum)
 }
 
 /*
+ * apm_catalog_checksum returns the stored checksum of a revision, or NULL
+ * when it is not registered: the cheap check after a step ran.
+ */
+char *
+apm_catalog_checksum(const char *id)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(id)};
+	char	   *checksum = NULL;
+
+	catalog_exec("SELECT checksum FROM ap_migrate.revision"
+				 " WHERE id OPERATOR(pg_catalog.=) $1",
+				 1, types, values, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+		checksum = get_text(SPI_tuptable->vals[0], 1);
+	SPI_freetuptable(SPI_tuptable);
+	return checksum;
+}
+
+/*
  * apm_catalog_last_id returns the most recently registered id, or NULL.
  */
 char *

@@ -373,9 +373,12 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 	 */
 	ctx.stmtno = 0;
 	{
-		char	   *after;
+		char	   *after = apm_catalog_checksum(node->id);
 
-		(void) apm_catalog_fetch_step(node->id, &after);
+		if (after == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("revision \"%s\" does not exist", node->id)));
 		if (strcmp(after, stored_checksum) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
