@@ -427,10 +427,7 @@ run_stamp(ApmGraph *graph, const char *target)
 
 		if (applied[i] && !node->applied)
 		{
-			char	   *checksum;
-
-			(void) apm_catalog_fetch_step(node->id, &checksum);
-			apm_catalog_mark_applied(node->id, checksum);
+			apm_catalog_mark_applied(node->id, apm_catalog_checksum(node->id));
 			node->applied = true;
 			changed = true;
 		}
@@ -618,7 +615,7 @@ mark_body(void *arg)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("revision \"%s\" does not exist", args->revision)));
 	node = &graph->nodes[v];
-	(void) apm_catalog_fetch_step(node->id, &stored);
+	stored = apm_catalog_checksum(node->id);
 	if (strcmp(stored, args->checksum) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
