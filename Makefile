@@ -22,7 +22,8 @@ OBJS = \
 	src/resolve.o \
 	src/script.o \
 	src/sqlcheck.o \
-	src/validate.o
+	src/validate.o \
+	src/worker.o
 PGFILEDESC = "ap_migrate - schema migrations inside PostgreSQL"
 
 DATA = ap_migrate--$(EXTVERSION).sql

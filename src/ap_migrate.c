@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -28,6 +30,10 @@ PGDLLEXPORT void _PG_init(void);
 /* global variables (settings) */
 int			apm_revision_id_format = APM_ID_FORMAT_HEX12;
 bool		apm_allow_superuser_migrations = false;
+int			apm_lock_timeout = 2000;
+int			apm_lock_retries = 3;
+int			apm_lock_retry_delay = 500;
+int			apm_lock_wait_timeout = 0;
 
 static const struct config_enum_entry id_format_options[] = {
 	{"hex12", APM_ID_FORMAT_HEX12, false},
@@ -64,6 +70,51 @@ _PG_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * Lock safety.  A migration's ALTER TABLE queued behind a long reader
+	 * blocks every later reader of the table until it gets its lock; a short
+	 * per-step lock_timeout bounds that, and retries with a growing delay
+	 * let the step succeed once the reader is gone.  The wait for the
+	 * serializing lock is a different thing (another session is migrating)
+	 * and has its own limit, unlimited by default: application instances
+	 * started together should wait for the one that applies the revisions.
+	 */
+	DefineCustomIntVariable("ap_migrate.lock_timeout",
+							gettext_noop("Sets the lock_timeout of each migration step."),
+							gettext_noop("0 leaves the session's lock_timeout in effect."),
+							&apm_lock_timeout,
+							2000, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ap_migrate.lock_retries",
+							gettext_noop("Sets how many times a step that failed to get a lock (55P03) is retried."),
+							NULL,
+							&apm_lock_retries,
+							3, 0, 1000,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ap_migrate.lock_retry_delay",
+							gettext_noop("Sets the delay before the first retry of a step; it doubles with each retry."),
+							gettext_noop("The delay is capped at one minute."),
+							&apm_lock_retry_delay,
+							500, 0, 60000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ap_migrate.lock_wait_timeout",
+							gettext_noop("Sets how long a call waits for another session's ap_migrate operation to finish."),
+							gettext_noop("0 waits without limit; the session's lock_timeout does not apply to this wait."),
+							&apm_lock_wait_timeout,
+							0, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("ap_migrate");
 }

@@ -31,6 +31,7 @@
 
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
+#include "utils/guc.h"
 
 /* Schema holding the catalog tables (fixed: the extension is not relocatable) */
 #define APM_SCHEMA_NAME		"ap_migrate"
@@ -63,6 +64,10 @@ typedef enum ApmIdFormat
 /* settings (ap_migrate.c) */
 extern int	apm_revision_id_format;
 extern bool apm_allow_superuser_migrations;
+extern int	apm_lock_timeout;
+extern int	apm_lock_retries;
+extern int	apm_lock_retry_delay;
+extern int	apm_lock_wait_timeout;
 
 /*
  * A revision as it is registered: the input of registration and what the
@@ -235,8 +240,33 @@ extern char *apm_run(ApmOperation operation, const char *target);
 extern void apm_run_stepwise(ApmOperation operation, const char *target);
 extern void apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
 							bool allow_nontransactional);
+extern void apm_lock_operation(const char *funcname, bool session);
+extern void apm_set_step_lock_timeout(GucAction action);
+extern int	apm_retry_delay(int attempt);
+extern void apm_sleep(int ms);
+extern void apm_retry_notice(const char *revision, const char *reason,
+							 int attempt, int delay);
+extern void apm_enter_worker(void);
 extern char *apm_mark(ApmOperation operation, const char *revision,
 					  const char *checksum);
+
+/* worker.c */
+
+/* how a step run by the background worker ended */
+typedef struct ApmWorkerOutcome
+{
+	bool		done;			/* every statement ran */
+	int			stmtno;			/* the statement it stopped at, 1-based */
+	int			offset;			/* of that statement in the SQL */
+	int			sqlerrcode;		/* its error, when message is set */
+	char	   *message;		/* NULL: no error was reported */
+	char	   *detail;
+	char	   *hint;
+	char	   *cleanup;		/* what became of invalid indexes it left */
+} ApmWorkerOutcome;
+
+extern void apm_worker_run(const char *revision, const char *sql, Oid owner,
+						   const char *search_path, ApmWorkerOutcome *outcome);
 
 /* offline.c */
 extern char *apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,

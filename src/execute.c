@@ -43,6 +43,8 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "parser/parser.h"
+#include "pgstat.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "tcop/utility.h"
@@ -95,16 +97,92 @@ check_mutating_call(const char *funcname)
 				 errhint("Call it in a READ COMMITTED transaction.")));
 }
 
+/*
+ * The pid of the process holding the serializing lock, or 0 if none is
+ * found (it may just have been released).  Only called on the slow path.
+ */
+static int
+operation_lock_holder(const LOCKTAG *tag)
+{
+	LockData   *data = GetLockStatusData();
+	int			i;
+
+	for (i = 0; i < data->nelements; i++)
+	{
+		LockInstanceData *instance = &data->locks[i];
+
+		if (memcmp(&instance->locktag, tag, sizeof(LOCKTAG)) == 0 &&
+			(instance->holdMask & LOCKBIT_ON(ExclusiveLock)) != 0 &&
+			instance->pid != MyProcPid)
+			return instance->pid;
+	}
+	return 0;
+}
+
+/*
+ * apm_lock_operation takes the lock that serializes every call that
+ * changes the catalog, for the transaction or (session) for the session.
+ *
+ * When another session holds it, the wait is limited by
+ * ap_migrate.lock_wait_timeout alone: the session's lock_timeout is meant
+ * for the migration's own statements, and a waiting application instance
+ * should not fail just because another one is busy migrating.  Running
+ * out of time is reported as what it is, naming the process that holds
+ * the lock.  Waiting in the lock manager (not polling) keeps waiters in
+ * order and lets deadlock detection see the wait.
+ */
+void
+apm_lock_operation(const char *funcname, bool session)
+{
+	LOCKTAG		tag;
+	int			holder;
+	int			nestlevel;
+	char		timeout[32];
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
+	if (LockAcquire(&tag, ExclusiveLock, session, true) != LOCKACQUIRE_NOT_AVAIL)
+		return;
+
+	holder = operation_lock_holder(&tag);
+	nestlevel = NewGUCNestLevel();
+	snprintf(timeout, sizeof(timeout), "%d", apm_lock_wait_timeout);
+	(void) set_config_option("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	PG_TRY();
+	{
+		(void) LockAcquire(&tag, ExclusiveLock, session, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("another ap_migrate operation is in progress"),
+				 holder != 0 ?
+				 errdetail("Process %d holds the ap_migrate lock; %s gave up after waiting %d ms (ap_migrate.lock_wait_timeout).",
+						   holder, funcname, apm_lock_wait_timeout) :
+				 errdetail("%s gave up after waiting %d ms for the ap_migrate lock (ap_migrate.lock_wait_timeout).",
+						   funcname, apm_lock_wait_timeout),
+				 errhint("Try again when the other operation has finished, or raise ap_migrate.lock_wait_timeout.")));
+	}
+	PG_END_TRY();
+	AtEOXact_GUC(false, nestlevel);
+}
+
 void
 apm_begin(const char *funcname, bool mutating)
 {
 	if (mutating)
 	{
-		LOCKTAG		tag;
-
 		check_mutating_call(funcname);
-		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		apm_lock_operation(funcname, false);
 	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -210,7 +288,7 @@ apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
 					 errmsg("revision \"%s\" is not transactional and cannot be applied inside a transaction",
 							node->id),
 					 errdetail("It is step %d of %d; no step was run.", i + 1, plan->nsteps),
-					 errhint("Run its statements outside a transaction block, then record it with ap_migrate_stamp().")));
+					 errhint("Use CALL ap_migrate_run(), which commits each step and runs such revisions outside a transaction block.")));
 		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(node->owner)))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -277,6 +355,7 @@ run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
 							   SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
 	save_nestlevel = NewGUCNestLevel();
+	apm_set_step_lock_timeout(GUC_ACTION_SAVE);
 	if (owner != save_userid)
 	{
 		char	   *path = search_path[0] != '\0' ?
@@ -303,6 +382,198 @@ run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
 	/* false: undo every change, plain SET and SET LOCAL included */
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/*
+ * apm_set_step_lock_timeout applies ap_migrate.lock_timeout to the
+ * statements of a step, in the current GUC nest level; 0 leaves the
+ * session's lock_timeout alone.
+ */
+void
+apm_set_step_lock_timeout(GucAction action)
+{
+	char		value[32];
+
+	if (apm_lock_timeout <= 0)
+		return;
+	snprintf(value, sizeof(value), "%d", apm_lock_timeout);
+	(void) set_config_option("lock_timeout", value, PGC_USERSET, PGC_S_SESSION,
+							 action, true, 0, false);
+}
+
+/*
+ * apm_retry_delay is the pause before retry number attempt (1-based) of a
+ * step that could not get a lock: ap_migrate.lock_retry_delay, doubled
+ * with each retry, at most one minute.
+ */
+int
+apm_retry_delay(int attempt)
+{
+	int64		delay = apm_lock_retry_delay;
+
+	while (--attempt > 0 && delay < 60000)
+		delay *= 2;
+	return (int) Min(delay, 60000);
+}
+
+/*
+ * apm_sleep waits ms milliseconds, answering query cancel and termination
+ * meanwhile.
+ */
+void
+apm_sleep(int ms)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		left;
+
+		CHECK_FOR_INTERRUPTS();
+		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/*
+ * apm_retry_notice tells that a step (or statement) could not get a lock and
+ * will be tried again after delay ms.
+ */
+void
+apm_retry_notice(const char *revision, const char *reason, int attempt, int delay)
+{
+	ereport(NOTICE,
+			(errmsg("revision \"%s\" could not get a lock, retrying in %d ms (retry %d of %d)",
+					revision, delay, attempt, apm_lock_retries),
+			 errdetail("%s", reason)));
+}
+
+/*
+ * Run the SQL of a step; when it fails to get a lock (55P03, from
+ * lock_timeout or NOWAIT) try the whole step again, up to
+ * ap_migrate.lock_retries times with a growing pause.  Each attempt runs in
+ * a subtransaction so that a failed one leaves nothing behind: its
+ * changes, locks, settings and user id go with the rollback.  In between,
+ * the step holds no lock the failed attempt took, so the readers queued
+ * behind it proceed.  Without retries no subtransaction is needed.
+ */
+static void
+run_sql_with_retries(const char *sql, Oid owner, const char *search_path,
+					 StepContext *ctx)
+{
+	MemoryContext stepcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	int			attempt;
+
+	if (apm_lock_retries <= 0)
+	{
+		run_sql(sql, owner, search_path, ctx);
+		return;
+	}
+
+	for (attempt = 1;; attempt++)
+	{
+		volatile bool done = false;
+		char	   *reason = NULL;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(stepcxt);
+		PG_TRY();
+		{
+			ctx->stmtno = 0;
+			run_sql(sql, owner, search_path, ctx);
+			ReleaseCurrentSubTransaction();
+			done = true;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			/*
+			 * Roll the attempt back before anything else: an error must not
+			 * leave this subtransaction open for the caller's abort to meet.
+			 */
+			MemoryContextSwitchTo(stepcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(stepcxt);
+			CurrentResourceOwner = oldowner;
+			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE ||
+				attempt > apm_lock_retries)
+				ReThrowError(edata);
+			reason = edata->message;
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(stepcxt);
+		CurrentResourceOwner = oldowner;
+		if (done)
+			break;
+
+		apm_retry_notice(ctx->revision, reason, attempt, apm_retry_delay(attempt));
+		apm_sleep(apm_retry_delay(attempt));
+	}
+}
+
+/*
+ * apm_enter_worker marks the background worker that runs a
+ * non-transactional step as inside an ap_migrate operation, so that its SQL
+ * cannot start another one (which would wait for the caller's lock while
+ * the caller waits for the worker).
+ */
+void
+apm_enter_worker(void)
+{
+	apm_active = true;
+}
+
+/*
+ * Run the SQL of a non-transactional step at top level, in a background
+ * worker (worker.c), and turn its failure into this session's error.  The
+ * current transaction is committed first: it has the step's catalog reads
+ * and, in it, a snapshot the statements could end up waiting for; the
+ * worker runs while this session holds neither.  The steps before were
+ * committed already (only CALL ap_migrate_run() gets here).
+ */
+static void
+run_outside(const char *sql, Oid owner, const char *search_path,
+			StepContext *ctx)
+{
+	ApmWorkerOutcome outcome;
+	StringInfoData detail;
+
+	SPI_commit();
+	apm_worker_run(ctx->revision, sql, owner,
+				   owner != GetUserId() ? psprintf("%s%spg_temp", search_path,
+												   search_path[0] ? ", " : "") : NULL,
+				   &outcome);
+	if (outcome.done)
+		return;
+
+	ctx->stmtno = outcome.stmtno;
+	ctx->offset = outcome.offset;
+	initStringInfo(&detail);
+	if (outcome.detail)
+		appendStringInfoString(&detail, outcome.detail);
+	if (outcome.cleanup)
+		appendStringInfo(&detail, "%s%s", detail.len > 0 ? " " : "", outcome.cleanup);
+	if (outcome.stmtno > 1)
+		appendStringInfo(&detail, "%sThe %d statements before it were committed; the revision was not recorded as applied.",
+						 detail.len > 0 ? " " : "", outcome.stmtno - 1);
+	if (outcome.message == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("the background worker running revision \"%s\" ended before finishing", ctx->revision),
+				 detail.len > 0 ? errdetail_internal("%s", detail.data) : 0));
+	ereport(ERROR,
+			(errcode(outcome.sqlerrcode),
+			 errmsg_internal("%s", outcome.message),
+			 detail.len > 0 ? errdetail_internal("%s", detail.data) : 0,
+			 outcome.hint ? errhint("%s", outcome.hint) : 0));
 }
 
 /* Parent ids of a node, as a List */
@@ -365,7 +636,10 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	run_sql(sql, node->owner, def->search_path, &ctx);
+	if (node->transactional)
+		run_sql_with_retries(sql, node->owner, def->search_path, &ctx);
+	else
+		run_outside(sql, node->owner, def->search_path, &ctx);
 
 	/*
 	 * The step's own SQL must not have changed or removed the revision
@@ -729,7 +1003,7 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 		elog(ERROR, "SPI_connect_ext failed");
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
-	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	apm_lock_operation(funcname, true);
 	apm_active = true;
 
 	PG_TRY();
@@ -742,7 +1016,7 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 
 		graph = apm_load_usable_graph(true);
 		plan = apm_resolve_plan(graph, target, operation);
-		apm_check_steps(graph, plan, false);
+		apm_check_steps(graph, plan, true);
 		run_steps(graph, plan, true);
 	}
 	PG_CATCH();

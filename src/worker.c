@@ -1,0 +1,683 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  Running the SQL of a non-transactional revision at top level, in a
+ *	  background worker.
+ *
+ * CREATE INDEX CONCURRENTLY, REINDEX CONCURRENTLY, DROP INDEX CONCURRENTLY
+ * and VACUUM refuse to run inside a transaction block or from a function,
+ * and every statement ap_migrate runs through SPI is in one.  A revision
+ * registered with transactional = false is therefore run by a dynamic
+ * background worker connected to the same database, which executes its
+ * statements one by one the way the simple query protocol does: each in its
+ * own transaction, at top level.  CALL ap_migrate_run() starts the worker
+ * and waits for it; SELECT ap_migrate_upgrade() refuses such revisions
+ * before doing anything (execute.c).
+ *
+ * The worker is the caller's stand-in.  It connects as the caller's
+ * authenticated user, takes over the caller's settings (the GUC state is
+ * shipped the way parallel query ships it), its role and user id, and then
+ * becomes the revision's owner exactly as an in-process step does
+ * (execute.c): security-restricted and with the owner's recorded
+ * search_path when the owner is not the caller.  ap_migrate.lock_timeout,
+ * ap_migrate.lock_retries and the caller's statement_timeout apply to each
+ * statement.
+ *
+ * Why the caller and the worker cannot deadlock:
+ *
+ *	 - The caller commits before starting the worker and then holds no
+ *	   snapshot (checked) and no lock but the session-level serializing
+ *	   lock, which the worker never asks for: ap_migrate calls from the
+ *	   worker's SQL are refused as re-entrant, like those of any step.
+ *	   CREATE INDEX CONCURRENTLY and friends wait for transactions that hold
+ *	   a snapshot or a lock on the table; the caller's has neither.
+ *	 - What is left is a lock the caller's session took before the call
+ *	   (a session-level advisory lock, say) that the worker's SQL then asks
+ *	   for.  The caller waits on a latch, which the deadlock detector cannot
+ *	   see, so the caller checks itself, every deadlock_timeout, whether the
+ *	   worker waits for a lock it holds, and if so cancels the worker and
+ *	   fails with 40P01 instead of waiting forever.
+ *
+ * When a statement fails, the statements before it stay committed (the
+ * revision is not recorded as applied; its author has to make it safe to
+ * run again, as for any non-transactional migration).  A failed concurrent
+ * index build leaves an invalid index behind; the worker drops the invalid
+ * indexes the failed statement created (DROP INDEX CONCURRENTLY) and the
+ * error says so, or says that it could not.  If the caller is canceled or
+ * terminated, it cancels the worker's statement so that this cleanup runs.
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/worker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_index.h"
+#include "commands/defrem.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/analyze.h"
+#include "parser/parser.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/elog.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+
+#include "ap_migrate.h"
+#include "compat.h"
+
+PGDLLEXPORT void apm_worker_main(Datum main_arg);
+
+#define APM_WORKER_TEXT 1024
+
+/* The dynamic shared memory the caller and its worker share */
+typedef struct WorkerShared
+{
+	/* set by the caller */
+	Oid			database;
+	Oid			authenticated_user;
+	Oid			outer_role;		/* GetCurrentRoleId(): SET ROLE, or invalid */
+	bool		role_is_superuser;
+	Oid			current_user;	/* GetUserId() */
+	int			sec_context;
+	Oid			owner;
+	bool		restricted;		/* the owner is not the caller */
+	int			caller_pid;
+	Size		guc_offset;		/* offsets into data */
+	Size		sql_offset;
+	Size		revision_offset;
+	Size		search_path_offset; /* 0: keep the caller's */
+
+	/* set by the worker */
+	int			stmtno;			/* statement being run, 1-based */
+	int			offset;			/* its offset in the SQL */
+	bool		done;			/* every statement ran */
+	bool		failed;
+	int			sqlerrcode;
+	char		message[APM_WORKER_TEXT];
+	char		detail[APM_WORKER_TEXT];
+	char		hint[APM_WORKER_TEXT];
+	char		cleanup[APM_WORKER_TEXT];
+
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} WorkerShared;
+
+/* the worker's view of the shared memory, for the log hook */
+static WorkerShared *worker_shared = NULL;
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+/* what the caller's cleanup callback needs */
+typedef struct WorkerHandle
+{
+	BackgroundWorkerHandle *handle;
+	bool		finished;
+} WorkerHandle;
+
+/* Copy an error into the shared memory (truncated to fit) */
+static void
+record_error(WorkerShared *shared, const ErrorData *edata)
+{
+	shared->failed = true;
+	shared->sqlerrcode = edata->sqlerrcode;
+	strlcpy(shared->message, edata->message ? edata->message : "", APM_WORKER_TEXT);
+	strlcpy(shared->detail, edata->detail ? edata->detail : "", APM_WORKER_TEXT);
+	strlcpy(shared->hint, edata->hint ? edata->hint : "", APM_WORKER_TEXT);
+}
+
+/*
+ * Every error the worker reports is kept for the caller, the last one
+ * winning: the worker records the error of a failed statement again after
+ * its cleanup, and an error it does not catch (it was terminated, it could
+ * not connect) ends the process with this as the only record.
+ */
+static void
+worker_log_hook(ErrorData *edata)
+{
+	if (edata->elevel >= ERROR && worker_shared != NULL)
+		record_error(worker_shared, edata);
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/*
+ * The concurrent index operation a statement performs, as the table it
+ * works on, or InvalidOid.  Those are the statements whose failure leaves
+ * an invalid index behind.  Needs a transaction.
+ */
+static Oid
+concurrent_index_table(Node *stmt)
+{
+	if (IsA(stmt, IndexStmt) && ((IndexStmt *) stmt)->concurrent)
+		return RangeVarGetRelid(((IndexStmt *) stmt)->relation, NoLock, true);
+	if (IsA(stmt, ReindexStmt))
+	{
+		ReindexStmt *reindex = (ReindexStmt *) stmt;
+		bool		concurrent = false;
+		ListCell   *lc;
+		Oid			relid;
+
+		foreach(lc, reindex->params)
+		{
+			DefElem    *opt = lfirst_node(DefElem, lc);
+
+			if (strcmp(opt->defname, "concurrently") == 0)
+				concurrent = defGetBoolean(opt);
+		}
+		if (!concurrent || reindex->relation == NULL)
+			return InvalidOid;
+		relid = RangeVarGetRelid(reindex->relation, NoLock, true);
+		if (OidIsValid(relid) && reindex->kind == REINDEX_OBJECT_INDEX)
+			relid = IndexGetRelation(relid, true);
+		return relid;
+	}
+	return InvalidOid;
+}
+
+/* The invalid indexes of a table, as a List of OIDs.  Needs a transaction. */
+static List *
+invalid_indexes(Oid table)
+{
+	List	   *result = NIL;
+	Relation	pg_index;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+
+	pg_index = table_open(IndexRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(table));
+	scan = systable_beginscan(pg_index, IndexIndrelidIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_index index = (Form_pg_index) GETSTRUCT(tuple);
+
+		if (!index->indisvalid)
+			result = lappend_oid(result, index->indexrelid);
+	}
+	systable_endscan(scan);
+	table_close(pg_index, AccessShareLock);
+	return result;
+}
+
+/*
+ * Execute one statement at top level in its own transaction, as the simple
+ * query protocol does: analyze, plan, run in an unnamed portal, commit.
+ * Errors propagate; the caller aborts the transaction.
+ */
+static void
+execute_toplevel(RawStmt *raw, const char *text)
+{
+	bool		snapshot_set = false;
+	List	   *querytrees;
+	List	   *plantrees;
+	Portal		portal;
+	DestReceiver *receiver;
+	QueryCompletion qc;
+	int16		format = 0;
+	MemoryContext stmtcxt;
+	MemoryContext oldcxt;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, text);
+	if (StatementTimeout > 0)
+		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
+
+	stmtcxt = AllocSetContextCreate(TopTransactionContext, "ap_migrate statement",
+									ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(stmtcxt);
+
+	if (analyze_requires_snapshot(raw))
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		snapshot_set = true;
+	}
+	querytrees = pg_analyze_and_rewrite_fixedparams(raw, text, NULL, 0, NULL);
+	plantrees = pg_plan_queries(querytrees, text, CURSOR_OPT_PARALLEL_OK, NULL);
+	if (snapshot_set)
+		PopActiveSnapshot();
+
+	portal = CreatePortal("", true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, text, CreateCommandTag(raw->stmt),
+					  plantrees, NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	PortalSetResultFormat(portal, 1, &format);
+	receiver = CreateDestReceiver(DestNone);
+	(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
+	receiver->rDestroy(receiver);
+	PortalDrop(portal, false);
+
+	MemoryContextSwitchTo(oldcxt);
+	if (StatementTimeout > 0)
+		disable_timeout(STATEMENT_TIMEOUT, false);
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * Recover from an error the way the main loop of a backend does, and
+ * return a copy of it in the worker's long-lived context.
+ */
+static ErrorData *
+recover_from_error(MemoryContext keep)
+{
+	ErrorData  *edata;
+
+	HOLD_INTERRUPTS();
+	disable_all_timeouts(false);
+	QueryCancelPending = false;
+	MemoryContextSwitchTo(keep);
+	edata = CopyErrorData();
+	EmitErrorReport();
+	AbortCurrentTransaction();
+	MemoryContextSwitchTo(keep);
+	FlushErrorState();
+	RESUME_INTERRUPTS();
+	return edata;
+}
+
+/*
+ * Drop the invalid indexes of table that are not in before: the ones a
+ * failed concurrent index statement left.  Each DROP INDEX CONCURRENTLY runs
+ * at top level like the statement did, under the same lock_timeout.
+ * Returns a sentence for the caller's error, or NULL when there was nothing
+ * to drop.
+ */
+static char *
+drop_new_invalid_indexes(Oid table, List *before, MemoryContext keep)
+{
+	StringInfoData result;
+	List	   *names = NIL;
+	ListCell   *lc;
+	MemoryContext oldcxt;
+
+	initStringInfo(&result);
+	StartTransactionCommand();
+	foreach(lc, invalid_indexes(table))
+	{
+		Oid			index = lfirst_oid(lc);
+		char	   *name;
+
+		if (list_member_oid(before, index))
+			continue;
+		name = get_rel_name(index);
+		if (name == NULL)
+			continue;
+		name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(index)), name);
+		oldcxt = MemoryContextSwitchTo(keep);
+		names = lappend(names, pstrdup(name));
+		MemoryContextSwitchTo(oldcxt);
+	}
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(keep);
+
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+		char	   *sql = psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", name);
+		List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+
+		PG_TRY();
+		{
+			execute_toplevel(linitial_node(RawStmt, raw), sql);
+			appendStringInfo(&result, "%sThe invalid index %s left by the failed statement was dropped.",
+							 result.len > 0 ? " " : "", name);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata = recover_from_error(keep);
+
+			appendStringInfo(&result, "%sThe invalid index %s left by the failed statement could not be dropped (%s); drop it with DROP INDEX CONCURRENTLY.",
+							 result.len > 0 ? " " : "", name, edata->message);
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(keep);
+	}
+	return result.len > 0 ? result.data : NULL;
+}
+
+/* Error context of the worker's statements, for the server log */
+static void
+worker_error_callback(void *arg)
+{
+	WorkerShared *shared = (WorkerShared *) arg;
+
+	errcontext("statement %d of revision \"%s\", run by the ap_migrate worker for process %d",
+			   shared->stmtno, shared->data + shared->revision_offset, shared->caller_pid);
+}
+
+/*
+ * apm_worker_main is the background worker: attach to the caller's shared
+ * memory, become the caller's stand-in, run the statements.
+ */
+void
+apm_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	WorkerShared *shared;
+	MemoryContext keep;
+	List	   *stmts;
+	ListCell   *lc;
+	const char *sql;
+	const char *search_path;
+	ErrorContextCallback errcallback;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, "ap_migrate worker");
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		return;					/* the caller is gone */
+	shared = dsm_segment_address(seg);
+	worker_shared = shared;
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = worker_log_hook;
+
+	BackgroundWorkerInitializeConnectionByOid(shared->database,
+											  shared->authenticated_user, 0);
+
+	/* no ap_migrate operation may start from the worker's SQL */
+	apm_enter_worker();
+
+	keep = AllocSetContextCreate(TopMemoryContext, "ap_migrate worker",
+								 ALLOCSET_DEFAULT_SIZES);
+	sql = shared->data + shared->sql_offset;
+	search_path = shared->search_path_offset != 0 ?
+		shared->data + shared->search_path_offset : NULL;
+
+	/* the caller's settings, role and user id; then the owner's */
+	StartTransactionCommand();
+	RestoreGUCState(shared->data + shared->guc_offset);
+	if (search_path != NULL)
+		SetConfigOption("search_path", search_path, PGC_USERSET, PGC_S_SESSION);
+	apm_set_step_lock_timeout(GUC_ACTION_SET);
+	SetConfigOption("application_name",
+					psprintf("ap_migrate worker for PID %d", shared->caller_pid),
+					PGC_USERSET, PGC_S_SESSION);
+	CommitTransactionCommand();
+	SetCurrentRoleId(shared->outer_role, shared->role_is_superuser);
+	SetUserIdAndSecContext(shared->current_user, shared->sec_context);
+	if (shared->restricted)
+		SetUserIdAndSecContext(shared->owner, shared->sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+
+	MemoryContextSwitchTo(keep);
+	stmts = apm_sql_split(sql);
+	errcallback.callback = worker_error_callback;
+	errcallback.arg = shared;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	foreach(lc, stmts)
+	{
+		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		int			end = raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len :
+			(int) strlen(sql);
+		int			start = apm_sql_skip_blank(sql, raw->stmt_location);
+		char	   *text = pnstrdup(sql + start, end - start);
+		Oid			table = InvalidOid;
+		List	   *before = NIL;
+		int			attempt;
+
+		shared->stmtno++;
+		shared->offset = start;
+
+		/* which invalid indexes exist before a concurrent index statement */
+		StartTransactionCommand();
+		table = concurrent_index_table(raw->stmt);
+		if (OidIsValid(table))
+		{
+			MemoryContextSwitchTo(keep);
+			before = invalid_indexes(table);
+		}
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(keep);
+
+		for (attempt = 1;; attempt++)
+		{
+			ErrorData  *edata = NULL;
+
+			PG_TRY();
+			{
+				execute_toplevel(raw, text);
+			}
+			PG_CATCH();
+			{
+				edata = recover_from_error(keep);
+			}
+			PG_END_TRY();
+			MemoryContextSwitchTo(keep);
+			if (edata == NULL)
+				break;
+
+			/* a failed concurrent index statement leaves an invalid index */
+			if (OidIsValid(table))
+			{
+				char	   *cleanup = drop_new_invalid_indexes(table, before, keep);
+
+				if (cleanup != NULL)
+					strlcpy(shared->cleanup, cleanup, APM_WORKER_TEXT);
+			}
+			if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE &&
+				attempt <= apm_lock_retries)
+			{
+				shared->cleanup[0] = '\0';
+				elog(LOG, "ap_migrate: statement %d could not get a lock, retrying in %d ms (retry %d of %d)",
+					 shared->stmtno, apm_retry_delay(attempt), attempt, apm_lock_retries);
+				apm_sleep(apm_retry_delay(attempt));
+				continue;
+			}
+			record_error(shared, edata);
+			proc_exit(0);
+		}
+	}
+
+	shared->done = true;
+	proc_exit(0);
+}
+
+/*
+ * Does the process pid wait for a lock this backend holds?  The same test
+ * pg_blocking_pids() makes, limited to hard blocks by us.
+ */
+static bool
+waits_for_me(int pid)
+{
+	BlockedProcsData *data = GetBlockerStatusData(pid);
+	bool		result = false;
+	int			i,
+				j;
+
+	for (i = 0; i < data->nprocs && !result; i++)
+	{
+		BlockedProcData *bproc = &data->procs[i];
+		LockInstanceData *instances = &data->locks[bproc->first_lock];
+		LockInstanceData *blocked = NULL;
+		LOCKMASK	conflicts;
+
+		for (j = 0; j < bproc->num_locks; j++)
+			if (instances[j].pid == bproc->pid && instances[j].waitLockMode != NoLock)
+				blocked = &instances[j];
+		if (blocked == NULL)
+			continue;
+		conflicts = GetLockTagsMethodTable(&blocked->locktag)->conflictTab[blocked->waitLockMode];
+		for (j = 0; j < bproc->num_locks; j++)
+			if (instances[j].pid == MyProcPid && (instances[j].holdMask & conflicts) != 0)
+				result = true;
+	}
+	return result;
+}
+
+/*
+ * Stop a worker the caller no longer waits for: cancel its statement, so
+ * that it cleans up after itself, and give it ten seconds to end before
+ * terminating it.  Runs on error and on exit (PG_ENSURE_ERROR_CLEANUP), so
+ * interrupts are held while it waits.
+ */
+static void
+stop_worker(int code, Datum arg)
+{
+	WorkerHandle *wh = (WorkerHandle *) DatumGetPointer(arg);
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
+	pid_t		pid;
+
+	if (wh->finished)
+		return;
+	HOLD_INTERRUPTS();
+	if (GetBackgroundWorkerPid(wh->handle, &pid) == BGWH_STARTED)
+		(void) kill(pid, SIGINT);
+	while (GetBackgroundWorkerPid(wh->handle, &pid) != BGWH_STOPPED &&
+		   GetCurrentTimestamp() < deadline)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+	if (GetBackgroundWorkerPid(wh->handle, &pid) != BGWH_STOPPED)
+		TerminateBackgroundWorker(wh->handle);
+	RESUME_INTERRUPTS();
+}
+
+/*
+ * apm_worker_run runs sql at top level in a background worker and waits for
+ * it; see the file header.  The caller must have committed everything
+ * before and must not hold a snapshot.  On return, outcome says how far it
+ * got and, on failure, why.
+ */
+void
+apm_worker_run(const char *revision, const char *sql, Oid owner,
+			   const char *search_path, ApmWorkerOutcome *outcome)
+{
+	Size		gucsize = EstimateGUCStateSpace();
+	Size		sqlsize = strlen(sql) + 1;
+	Size		revsize = strlen(revision) + 1;
+	Size		pathsize = search_path != NULL ? strlen(search_path) + 1 : 0;
+	dsm_segment *seg;
+	WorkerShared *shared;
+	BackgroundWorker worker;
+	WorkerHandle wh;
+	Size		pos;
+
+	/* nothing of this transaction may make the worker wait for it */
+	InvalidateCatalogSnapshot();
+	if (HaveRegisteredOrActiveSnapshot())
+		elog(ERROR, "cannot start a worker while holding a snapshot");
+
+	seg = dsm_create(offsetof(WorkerShared, data) + 1 + gucsize + sqlsize +
+					 revsize + pathsize, 0);
+	shared = dsm_segment_address(seg);
+	memset(shared, 0, offsetof(WorkerShared, data));
+	shared->database = MyDatabaseId;
+	shared->authenticated_user = GetAuthenticatedUserId();
+	shared->outer_role = GetCurrentRoleId();
+	shared->role_is_superuser = superuser_arg(OidIsValid(shared->outer_role) ?
+											  shared->outer_role : GetSessionUserId());
+	GetUserIdAndSecContext(&shared->current_user, &shared->sec_context);
+	shared->owner = owner;
+	shared->restricted = owner != shared->current_user;
+	shared->caller_pid = MyProcPid;
+
+	pos = 1;					/* offset 0 means "none" */
+	shared->guc_offset = pos;
+	SerializeGUCState(gucsize, shared->data + pos);
+	pos += gucsize;
+	shared->sql_offset = pos;
+	memcpy(shared->data + pos, sql, sqlsize);
+	pos += sqlsize;
+	shared->revision_offset = pos;
+	memcpy(shared->data + pos, revision, revsize);
+	pos += revsize;
+	if (search_path != NULL)
+	{
+		shared->search_path_offset = pos;
+		memcpy(shared->data + pos, search_path, pathsize);
+	}
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "ap_migrate");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "apm_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "ap_migrate worker for PID %d", MyProcPid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "ap_migrate worker");
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &wh.handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start a background worker for revision \"%s\"", revision),
+				 errdetail("A revision that is not transactional runs in a background worker."),
+				 errhint("Raise max_worker_processes.")));
+	wh.finished = false;
+
+	PG_ENSURE_ERROR_CLEANUP(stop_worker, PointerGetDatum(&wh));
+	{
+		for (;;)
+		{
+			pid_t		pid;
+			BgwHandleStatus status = GetBackgroundWorkerPid(wh.handle, &pid);
+
+			if (status == BGWH_STOPPED)
+				break;
+			if (status == BGWH_POSTMASTER_DIED)
+				ereport(FATAL,
+						(errcode(ERRCODE_ADMIN_SHUTDOWN),
+						 errmsg("postmaster exited while revision \"%s\" was running", revision)));
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 DeadlockTimeout, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			if (status == BGWH_STARTED && waits_for_me(pid))
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_DEADLOCK_DETECTED),
+						 errmsg("deadlock detected"),
+						 errdetail("Statement %d of revision \"%s\", running in background worker process %d, waits for a lock this session holds.",
+								   shared->stmtno, revision, (int) pid),
+						 errhint("Release the session's own locks (session-level advisory locks, for example) before CALL ap_migrate_run().")));
+		}
+	}
+	PG_END_ENSURE_ERROR_CLEANUP(stop_worker, PointerGetDatum(&wh));
+	wh.finished = true;
+
+	outcome->done = shared->done;
+	outcome->stmtno = shared->stmtno;
+	outcome->offset = shared->offset;
+	outcome->sqlerrcode = shared->failed ? shared->sqlerrcode : 0;
+	outcome->message = shared->failed ? pstrdup(shared->message) : NULL;
+	outcome->detail = shared->detail[0] ? pstrdup(shared->detail) : NULL;
+	outcome->hint = shared->hint[0] ? pstrdup(shared->hint) : NULL;
+	outcome->cleanup = shared->cleanup[0] ? pstrdup(shared->cleanup) : NULL;
+	dsm_detach(seg);
+}
