@@ -33,7 +33,9 @@ my %killed_pids;    # pids this test sent SIGKILL to
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
-$node->append_conf('postgresql.conf', "restart_after_crash = on\n");
+# steps wait for the test's advisory keys without a per-step lock_timeout
+$node->append_conf('postgresql.conf',
+	"restart_after_crash = on\nap_migrate.lock_timeout = 0\n");
 $node->start;
 
 # The ledger has no key on purpose: a step applied twice shows up as a

@@ -17,8 +17,8 @@
 #   immediate  immediate shutdown of the postmaster, then a start, k = 5
 #   terminate  pg_terminate_backend() of the calling session, k = 5
 #   cancel     pg_cancel_backend() of the calling session (an error), k = 5
-#   timeout    lock_timeout expires inside step k (an error raised by the
-#              step's own SQL), k = 1 and 7
+#   timeout    ap_migrate.lock_timeout expires inside step k, retries off
+#              (an error raised by the step's own SQL), k = 1 and 7
 #
 # After each: exactly steps 1 .. k-1 in ap_migrate.applied, in the history
 # (one row each, written by this call), in the ledger and as tables; no
@@ -43,7 +43,11 @@ my $APM_LOCK =
 
 my $node = PostgreSQL::Test::Cluster->new('proc_crash');
 $node->init;
-$node->append_conf('postgresql.conf', "restart_after_crash = on\n");
+# Steps wait for the test's advisory keys as long as the test wants:
+# no per-step lock_timeout (ap_migrate.lock_timeout = 0 leaves the
+# session's, which is off).
+$node->append_conf('postgresql.conf',
+	"restart_after_crash = on\nap_migrate.lock_timeout = 0\n");
 $node->start;
 
 # The ledger has no key on purpose: a step applied twice shows up as a
@@ -184,8 +188,8 @@ sub check_blocked_at
 		"ap_migrate:true,$key:false",
 		"$label: the caller holds the ap_migrate lock and no key of an earlier step");
 	my ($ret, $out, $err) = $node->psql('postgres',
-		"SET lock_timeout = '100ms'; SELECT ap_migrate_upgrade('head')");
-	like($err, qr/canceling statement due to lock timeout/,
+		"SET ap_migrate.lock_wait_timeout = '100ms'; SELECT ap_migrate_upgrade('head')");
+	like($err, qr/another ap_migrate operation is in progress\nDETAIL:  Process $pid holds the ap_migrate lock/,
 		"$label: another session cannot take the ap_migrate lock meanwhile");
 }
 
@@ -207,15 +211,16 @@ sub check_after
 		"$label: ap_migrate_validate() reports no error");
 }
 
-# Finish the job with $sql in a session whose lock_timeout is 1 s (so a
-# leftover ap_migrate lock would fail it with 55P03 instead of hanging),
+# Finish the job with $sql in a session whose ap_migrate.lock_wait_timeout
+# is 1 s (so a leftover ap_migrate lock would fail it with 55P03 instead of
+# hanging),
 # check every step ran exactly once, then downgrade to base for the next
 # round.
 sub finish_and_reset
 {
 	my ($label, $k, $maxid, $sql) = @_;
 	my ($ret, $out, $err) =
-	  $node->psql('postgres', "SET lock_timeout = '1s';\n$sql");
+	  $node->psql('postgres', "SET ap_migrate.lock_wait_timeout = '1s';\n$sql");
 	is($ret, 0, "$label: $sql succeeds at once") or diag($err);
 	my @notices = ($err =~ /NOTICE:  running upgrade/g);
 	is(scalar(@notices), $N - $k + 1,
@@ -304,7 +309,8 @@ sub terminate_round
 }
 
 # An error at step k, the calling session survives: pg_cancel_backend()
-# while step k waits ('cancel'), or lock_timeout expiring in step k's SQL
+# while step k waits ('cancel'), or ap_migrate.lock_timeout expiring in step
+# k's SQL
 # ('timeout').  The procedure must release the ap_migrate lock before the
 # error reaches the client: another session takes it at once.
 sub error_round
@@ -317,7 +323,9 @@ sub error_round
 	my $holder = $node->background_psql('postgres');
 	$holder->query_safe("SELECT pg_advisory_lock($key)");
 	my ($caller, $pid) =
-	  start_call($how eq 'timeout' ? "SET lock_timeout = '1s'" : undef);
+	  start_call($how eq 'timeout'
+		? "SET ap_migrate.lock_timeout = '1s'; SET ap_migrate.lock_retries = 0"
+		: undef);
 	my $expect;
 	if ($how eq 'cancel')
 	{
