@@ -561,7 +561,10 @@ run_outside(const char *sql, Oid owner, const char *search_path,
 		appendStringInfoString(&detail, outcome.detail);
 	if (outcome.cleanup)
 		appendStringInfo(&detail, "%s%s", detail.len > 0 ? " " : "", outcome.cleanup);
-	if (outcome.stmtno > 1)
+	if (outcome.stmtno == 2)
+		appendStringInfo(&detail, "%sThe statement before it was committed; the revision was not recorded as applied.",
+						 detail.len > 0 ? " " : "");
+	else if (outcome.stmtno > 2)
 		appendStringInfo(&detail, "%sThe %d statements before it were committed; the revision was not recorded as applied.",
 						 detail.len > 0 ? " " : "", outcome.stmtno - 1);
 	if (outcome.message == NULL)
