@@ -18,6 +18,8 @@
 #   K1: kill -9 of the upgrading backend (the postmaster crash-restarts), for
 #       k = 1, 5 and 10;
 #   K2: immediate shutdown of the postmaster, then a normal start (recovery).
+#   R8: pg_cancel_backend() and pg_terminate_backend() of the upgrading
+#       session, k = 5: the same, and the lock is free at once.
 
 use strict;
 use warnings;
@@ -175,7 +177,9 @@ sub check_fresh_upgrade_and_reset
 sub crash_round
 {
 	my ($how, $k) = @_;
-	my $label  = ($how eq 'kill9' ? 'K1' : 'K2') . " k=$k";
+	my %ids    = (kill9 => 'K1', immediate => 'K2', cancel => 'R8 cancel',
+		terminate => 'R8 terminate');
+	my $label  = "$ids{$how} k=$k";
 	my $key    = $LOCKBASE + $k;
 	my $rev_k  = $revs[ $k - 1 ];
 	my $before = catalog_state();
@@ -216,6 +220,33 @@ sub crash_round
 		\$upgrader->{stderr}, qr/running upgrade \S+ -> $rev_k/);
 	my @notices = ($upgrader->{stderr} =~ /NOTICE:  running upgrade/g);
 	is(scalar(@notices), $k, "$label: $k steps were started");
+
+	if ($how eq 'cancel' || $how eq 'terminate')
+	{
+		# An error (cancel) or the end of the session (terminate) while
+		# step k runs: the transaction of the call is rolled back, and the
+		# lock goes with it at once.
+		is($node->safe_psql('postgres', "SELECT pg_${how}_backend($pid)"),
+			't', "$label: pg_${how}_backend() of the upgrading session");
+		my $expect = $how eq 'cancel'
+		  ? qr/ERROR:  canceling statement due to user request/
+		  : qr/terminating connection due to administrator command/;
+		pump_until($upgrader->{run}, $upgrader->{timeout},
+			\$upgrader->{stderr}, $expect);
+		like($upgrader->{stderr}, $expect, "$label: the call ends with that");
+		unlike($upgrader->{stdout}, qr/[0-9a-f]{12}/,
+			"$label: the upgrade call returned no result");
+		$holder->quit;
+		eval { $upgrader->quit; };
+		is( $node->safe_psql(
+				'postgres', q{
+				SELECT pg_try_advisory_lock(1634758247, 1) AND
+				       pg_advisory_unlock(1634758247, 1)}),
+			't', "$label: the ap_migrate lock is free at once");
+		check_nothing_applied($label, $before);
+		check_fresh_upgrade_and_reset($label);
+		return;
+	}
 
 	# Crash.
 	my $log_offset = -s $node->logfile;
@@ -267,6 +298,10 @@ crash_round('kill9', $_) for (1, $N / 2, $N);
 
 # K2: immediate shutdown of the postmaster while step k waits, then start.
 crash_round('immediate', $_) for (1, $N / 2, $N);
+
+# R8: cancel and terminate the upgrading session while step k waits.
+crash_round('cancel',    $N / 2);
+crash_round('terminate', $N / 2);
 
 # The server log: no assertion failure, no crash but the ones caused here.
 my $log = slurp_file($node->logfile);

@@ -19,6 +19,8 @@
 #   cancel     pg_cancel_backend() of the calling session (an error), k = 5
 #   timeout    ap_migrate.lock_timeout expires inside step k, retries off
 #              (an error raised by the step's own SQL), k = 1 and 7
+#   statement_timeout
+#              the CALL's statement_timeout expires while step k waits, k = 5
 #
 # After each: exactly steps 1 .. k-1 in ap_migrate.applied, in the history
 # (one row each, written by this call), in the ledger and as tables; no
@@ -322,10 +324,10 @@ sub error_round
 
 	my $holder = $node->background_psql('postgres');
 	$holder->query_safe("SELECT pg_advisory_lock($key)");
-	my ($caller, $pid) =
-	  start_call($how eq 'timeout'
-		? "SET ap_migrate.lock_timeout = '1s'; SET ap_migrate.lock_retries = 0"
-		: undef);
+	my %setup = (
+		timeout => "SET ap_migrate.lock_timeout = '1s'; SET ap_migrate.lock_retries = 0",
+		statement_timeout => "SET statement_timeout = '2s'");
+	my ($caller, $pid) = start_call($setup{$how});
 	my $expect;
 	if ($how eq 'cancel')
 	{
@@ -333,6 +335,10 @@ sub error_round
 		is($node->safe_psql('postgres', "SELECT pg_cancel_backend($pid)"),
 			't', "$label: pg_cancel_backend() sent");
 		$expect = qr/ERROR:  canceling statement due to user request/;
+	}
+	elsif ($how eq 'statement_timeout')
+	{
+		$expect = qr/ERROR:  canceling statement due to statement timeout/;
 	}
 	else
 	{
@@ -376,6 +382,7 @@ crash_round('immediate', $N / 2);
 terminate_round($N / 2);
 error_round('cancel', $N / 2);
 error_round('timeout', $_) for (1, 7);
+error_round('statement_timeout', $N / 2);
 
 # The server log: no assertion failure, no crash but the ones caused here.
 my $log = slurp_file($node->logfile);
