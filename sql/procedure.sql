@@ -73,5 +73,40 @@ CALL ap_migrate_run('bbbbbbbbbbba');
 SELECT count(*) AS unlocker_applied FROM ap_migrate.applied WHERE revision = 'bbbbbbbbbbba';
 SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
 
+-- a non-transactional revision: the function refuses it up front, the
+-- procedure runs its statements at top level in a background worker (a
+-- concurrent index, an enum value added and used, VACUUM); a failing
+-- statement reports its own error, its invalid index is dropped, and the
+-- statement before it stays committed
+SELECT ap_migrate_add('bbbbbbbbbbba', '{bbbbbbbbbbb9}', 'SELECT 1', NULL, 'unlock removed');
+CREATE TABLE proc_t (v int);
+INSERT INTO proc_t SELECT g % 10 FROM generate_series(1, 1000) g;
+SELECT ap_migrate_add('bbbbbbbbbbbc', '{bbbbbbbbbbba}',
+       $$CREATE INDEX CONCURRENTLY proc_t_v ON proc_t (v);
+CREATE TYPE proc_mood AS ENUM ('calm');
+ALTER TYPE proc_mood ADD VALUE 'busy';
+CREATE TABLE proc_m (m proc_mood DEFAULT 'busy');
+INSERT INTO proc_m DEFAULT VALUES;
+VACUUM proc_t;$$,
+       $$DROP INDEX CONCURRENTLY proc_t_v; DROP TABLE proc_m; DROP TYPE proc_mood;$$,
+       'concurrent', transactional => false);
+SELECT ap_migrate_upgrade('bbbbbbbbbbbc');
+\echo :LAST_ERROR_SQLSTATE
+CALL ap_migrate_run('bbbbbbbbbbbc');
+SELECT indisvalid FROM pg_index WHERE indexrelid = 'proc_t_v'::regclass;
+SELECT m FROM proc_m;
+SELECT ap_migrate_add('bbbbbbbbbbbd', '{bbbbbbbbbbbc}',
+       $$INSERT INTO proc_ledger VALUES ('d');
+CREATE UNIQUE INDEX CONCURRENTLY proc_t_uv ON proc_t (v);$$,
+       'DROP INDEX CONCURRENTLY proc_t_uv', 'unique', transactional => false);
+CALL ap_migrate_run('bbbbbbbbbbbd');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS invalid_indexes FROM pg_index WHERE indrelid = 'proc_t'::regclass AND NOT indisvalid;
+SELECT rev FROM proc_ledger WHERE rev = 'd';
+SELECT * FROM ap_migrate_current();
+CALL ap_migrate_run_downgrade('bbbbbbbbbbba');
+SELECT to_regclass('proc_t_v') AS index_after_downgrade, to_regtype('proc_mood') AS type_after_downgrade;
+SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
+
 DROP EXTENSION ap_migrate;
-DROP TABLE proc_ledger;
+DROP TABLE proc_ledger, proc_t;

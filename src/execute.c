@@ -15,14 +15,17 @@
  *	    READ COMMITTED snapshot that sees whatever the previous holder of the
  *	    lock committed;
  *	 3. plan the whole call, and refuse it before any step runs if a step
- *	    cannot run (irreversible, not transactional, or owned by a superuser
- *	    while the caller is not one);
+ *	    cannot run (irreversible, not transactional in a function call, or
+ *	    owned by a superuser while the caller is not one);
  *	 4. run the steps.  Each step runs in a GUC nest level (so SET and
  *	    set_config() inside it cannot leak into the session), as the
  *	    revision's owner (in a security-restricted operation when that is
  *	    not the caller), with an error context naming the revision, its
  *	    message and the failing statement, and in a memory context that is
- *	    reset afterwards.
+ *	    reset afterwards.  Its statements run with ap_migrate.lock_timeout,
+ *	    and a step that fails to get a lock is retried (lock safety).  The
+ *	    procedures commit after each step and hand a non-transactional step
+ *	    to a background worker (worker.c).
  *
  * An error anywhere aborts the caller's transaction (or subtransaction), so
  * every step and every bookkeeping row of the call is rolled back together,
