@@ -26,7 +26,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -36,7 +39,10 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -55,23 +61,34 @@ typedef struct CatalogSave
 } CatalogSave;
 
 /*
+ * The OID of a relation of the ap_migrate schema, which must exist.
+ */
+static Oid
+catalog_relid(const char *name)
+{
+	Oid			nspid = get_namespace_oid(APM_SCHEMA_NAME, true);
+	Oid			relid = OidIsValid(nspid) ? get_relname_relid(name, nspid) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("ap_migrate catalog relation \"%s.%s\" does not exist",
+						APM_SCHEMA_NAME, name),
+				 errhint("The extension was dropped or damaged, possibly by migration SQL; reinstall it with CREATE EXTENSION ap_migrate.")));
+	return relid;
+}
+
+/*
  * The owner of the catalog tables: the role that ran the install script,
  * which is the bootstrap superuser for a trusted install.
  */
 static Oid
 catalog_owner(void)
 {
-	Oid			nspid = get_namespace_oid(APM_SCHEMA_NAME, true);
-	Oid			relid = OidIsValid(nspid) ? get_relname_relid("revision", nspid) : InvalidOid;
+	Oid			relid = catalog_relid("revision");
 	HeapTuple	tuple;
 	Oid			owner;
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("ap_migrate catalog table \"%s.revision\" does not exist",
-						APM_SCHEMA_NAME),
-				 errhint("The extension was dropped or damaged, possibly by migration SQL; reinstall it with CREATE EXTENSION ap_migrate.")));
 	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "cache lookup failed for relation %u", relid);
@@ -302,44 +319,146 @@ apm_catalog_load_graph(void)
 }
 
 /*
+ * An equality key on a text column of rel, in the column's collation (the
+ * index's: a key in another collation could miss entries).
+ */
+static void
+text_key(ScanKey key, Relation rel, AttrNumber attno, const char *value)
+{
+	ScanKeyEntryInitialize(key, 0, attno, BTEqualStrategyNumber, InvalidOid,
+						   TupleDescAttr(RelationGetDescr(rel), attno - 1)->attcollation,
+						   F_TEXTEQ, CStringGetTextDatum(value));
+}
+
+/* Is revision id in the applied set?  An index probe of applied's key. */
+static bool
+probe_applied(Relation applied, Oid pkey, AttrNumber attno, Snapshot snapshot,
+			  const char *id)
+{
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	text_key(&key, applied, attno, id);
+	scan = systable_beginscan(applied, pkey, true, snapshot, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	return found;
+}
+
+/* a head as apm_catalog_heads reads it */
+typedef struct HeadRow
+{
+	int64		seq;
+	char	   *id;
+} HeadRow;
+
+/* Order heads by registration */
+static int
+compare_head_seq(const void *a, const void *b)
+{
+	int64		x = ((const HeadRow *) a)->seq;
+	int64		y = ((const HeadRow *) b)->seq;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
  * apm_catalog_heads returns the ids of the heads, in registration order,
- * reading only the partial index of heads and the edges that name them:
- * the whole of a no-op "upgrade head".  *all_applied tells whether every
- * head is applied; *current gets the applied heads that no applied
- * revision depends on, which are then the current revisions.
+ * reading only the partial index of heads and probing the applied set and
+ * the dependency edges that name them: the whole of a no-op "upgrade head".
+ * *all_applied tells whether every head is applied; *current gets the
+ * applied heads that no applied revision depends on, which are then the
+ * current revisions.
+ *
+ * This is the one catalog read done with index scans rather than SPI: it is
+ * what every application instance runs at startup, in a new backend, where
+ * planning a three-table query for the first time costs more than all the
+ * rest of the call.  No user SQL runs here and no name is looked up on a
+ * search_path, so there is no identity to switch.  The snapshot is taken
+ * now, after the serializing lock, as SPI would take it.
  */
 List *
 apm_catalog_heads(bool *all_applied, List **current)
 {
+	Relation	revision = table_open(catalog_relid("revision"), AccessShareLock);
+	Relation	applied = table_open(catalog_relid("applied"), AccessShareLock);
+	Relation	edge = table_open(catalog_relid("revision_edge"), AccessShareLock);
+	Oid			head_idx = catalog_relid("revision_head_idx");
+	Oid			applied_pkey = catalog_relid("applied_pkey");
+	Oid			edge_target_idx = catalog_relid("revision_edge_target_idx");
+	AttrNumber	rev_id = get_attnum(RelationGetRelid(revision), "id");
+	AttrNumber	rev_seq = get_attnum(RelationGetRelid(revision), "seq");
+	AttrNumber	applied_rev = get_attnum(RelationGetRelid(applied), "revision");
+	AttrNumber	edge_rev = get_attnum(RelationGetRelid(edge), "revision");
+	AttrNumber	edge_target = get_attnum(RelationGetRelid(edge), "target");
+	AttrNumber	edge_kind = get_attnum(RelationGetRelid(edge), "kind");
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	HeadRow    *rows;
+	int			nrows = 0;
+	int			maxrows = 8;
+	SysScanDesc scan;
+	HeapTuple	tuple;
 	List	   *heads = NIL;
-	uint64		i;
+	int			i;
 
-	catalog_exec("SELECT r.id, a.revision IS NOT NULL,"
-				 "       EXISTS (SELECT FROM ap_migrate.revision_edge e"
-				 "                 JOIN ap_migrate.applied d"
-				 "                   ON d.revision OPERATOR(pg_catalog.=) e.revision"
-				 "                WHERE e.target OPERATOR(pg_catalog.=) r.id"
-				 "                  AND e.kind OPERATOR(pg_catalog.=) 'dependency')"
-				 "  FROM ap_migrate.revision r"
-				 "  LEFT JOIN ap_migrate.applied a"
-				 "    ON a.revision OPERATOR(pg_catalog.=) r.id"
-				 " WHERE r.is_head"
-				 " ORDER BY r.seq",
-				 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+	rows = palloc(maxrows * sizeof(HeadRow));
+	scan = systable_beginscan(revision, head_idx, true, snapshot, 0, NULL);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		bool		isnull;
+
+		if (nrows == maxrows)
+		{
+			maxrows *= 2;
+			rows = repalloc(rows, maxrows * sizeof(HeadRow));
+		}
+		rows[nrows].id = TextDatumGetCString(heap_getattr(tuple, rev_id,
+														  RelationGetDescr(revision), &isnull));
+		rows[nrows].seq = DatumGetInt64(heap_getattr(tuple, rev_seq,
+													 RelationGetDescr(revision), &isnull));
+		nrows++;
+	}
+	systable_endscan(scan);
+	if (nrows > 1)
+		qsort(rows, nrows, sizeof(HeadRow), compare_head_seq);
 
 	*all_applied = true;
 	*current = NIL;
-	for (i = 0; i < SPI_processed; i++)
+	for (i = 0; i < nrows; i++)
 	{
-		char	   *id = get_text(SPI_tuptable->vals[i], 1);
+		bool		is_current = true;
+		ScanKeyData keys[2];
 
-		heads = lappend(heads, id);
-		if (!get_bool(SPI_tuptable->vals[i], 2))
+		heads = lappend(heads, rows[i].id);
+		if (!probe_applied(applied, applied_pkey, applied_rev, snapshot, rows[i].id))
+		{
 			*all_applied = false;
-		else if (!get_bool(SPI_tuptable->vals[i], 3))
-			*current = lappend(*current, id);
+			continue;
+		}
+
+		/* an applied revision that depends on this head makes it not current */
+		text_key(&keys[0], edge, edge_target, rows[i].id);
+		text_key(&keys[1], edge, edge_kind, "dependency");
+		scan = systable_beginscan(edge, edge_target_idx, true, snapshot, 2, keys);
+		while (is_current && HeapTupleIsValid(tuple = systable_getnext(scan)))
+		{
+			bool		isnull;
+			char	   *dependent = TextDatumGetCString(heap_getattr(tuple, edge_rev,
+																	 RelationGetDescr(edge), &isnull));
+
+			if (probe_applied(applied, applied_pkey, applied_rev, snapshot, dependent))
+				is_current = false;
+		}
+		systable_endscan(scan);
+		if (is_current)
+			*current = lappend(*current, rows[i].id);
 	}
-	SPI_freetuptable(SPI_tuptable);
+
+	UnregisterSnapshot(snapshot);
+	table_close(edge, NoLock);
+	table_close(applied, NoLock);
+	table_close(revision, NoLock);
 	return heads;
 }
 
