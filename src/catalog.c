@@ -867,6 +867,67 @@ apm_catalog_log(ApmOperation operation, const char *revision, List *from,
 }
 
 /*
+ * apm_catalog_record_step records that the upgrade or downgrade of revision
+ * id ran, in one statement: it adds it to (or removes it from) the applied
+ * set and appends its history row, but only if the revision still has the
+ * checksum it had before its SQL ran.  Returns the checksum it has now, or
+ * NULL when it is gone; the caller fails the step unless that is checksum
+ * (nothing was written then).  One statement instead of three is what a
+ * step costs in bookkeeping, which matters for long chains of small steps.
+ */
+char *
+apm_catalog_record_step(ApmOperation operation, const char *id,
+						const char *checksum, List *from, List *to,
+						TimestampTz started_at)
+{
+	Oid			types[6] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, NAMEOID,
+	TIMESTAMPTZOID};
+	Datum		values[6];
+	char	   *now = NULL;
+
+	values[0] = CStringGetTextDatum(id);
+	values[1] = CStringGetTextDatum(checksum);
+	values[2] = apm_text_array(from);
+	values[3] = apm_text_array(to);
+	values[4] = DirectFunctionCall1(namein, caller_name());
+	values[5] = TimestampTzGetDatum(started_at);
+
+	if (operation == APM_UPGRADE)
+		catalog_exec("WITH r AS (SELECT checksum FROM ap_migrate.revision"
+					 "            WHERE id OPERATOR(pg_catalog.=) $1),"
+					 "     a AS (INSERT INTO ap_migrate.applied"
+					 "            (revision, checksum, applied_at, applied_by)"
+					 "           SELECT $1, $2, pg_catalog.clock_timestamp(), $5 FROM r"
+					 "            WHERE r.checksum OPERATOR(pg_catalog.=) $2),"
+					 "     h AS (INSERT INTO ap_migrate.history"
+					 "            (operation, revision, from_revisions, to_revisions, role,"
+					 "             started_at, duration, success)"
+					 "           SELECT 'upgrade', $1, $3, $4, $5, $6,"
+					 "                  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $6, true"
+					 "             FROM r WHERE r.checksum OPERATOR(pg_catalog.=) $2)"
+					 "SELECT checksum FROM r",
+					 6, types, values, NULL, false, SPI_OK_SELECT);
+	else
+		catalog_exec("WITH r AS (SELECT checksum FROM ap_migrate.revision"
+					 "            WHERE id OPERATOR(pg_catalog.=) $1),"
+					 "     a AS (DELETE FROM ap_migrate.applied"
+					 "            WHERE revision OPERATOR(pg_catalog.=) $1"
+					 "              AND (SELECT checksum FROM r) OPERATOR(pg_catalog.=) $2),"
+					 "     h AS (INSERT INTO ap_migrate.history"
+					 "            (operation, revision, from_revisions, to_revisions, role,"
+					 "             started_at, duration, success)"
+					 "           SELECT 'downgrade', $1, $3, $4, $5, $6,"
+					 "                  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $6, true"
+					 "             FROM r WHERE r.checksum OPERATOR(pg_catalog.=) $2)"
+					 "SELECT checksum FROM r",
+					 6, types, values, NULL, false, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+		now = get_text(SPI_tuptable->vals[0], 1);
+	SPI_freetuptable(SPI_tuptable);
+	return now;
+}
+
+/*
  * apm_catalog_messages returns the messages of the given nodes, in the
  * same order, with one query.
  */

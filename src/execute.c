@@ -610,6 +610,7 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 	List	   *parents = parent_list(node);
 	List	   *self = list_make1(node->id);
 	char	   *parents_text;
+	char	   *after;
 
 	def = apm_catalog_fetch_step(node->id, &stored_checksum);
 	if (strcmp(apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional),
@@ -648,37 +649,25 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 		run_outside(sql, node->owner, def->search_path, &ctx);
 
 	/*
-	 * The step's own SQL must not have changed or removed the revision
-	 * (or dropped the extension): record only what really ran.
+	 * The step's own SQL must not have changed or removed the revision (or
+	 * dropped the extension): record only what really ran.  The record is
+	 * written only if the checksum still matches.
 	 */
 	ctx.stmtno = 0;
-	{
-		char	   *after = apm_catalog_checksum(node->id);
-
-		if (after == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("revision \"%s\" does not exist", node->id)));
-		if (strcmp(after, stored_checksum) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("revision \"%s\" was changed by its own SQL", node->id)));
-	}
-
-	if (operation == APM_UPGRADE)
-	{
-		apm_catalog_mark_applied(node->id, stored_checksum);
-		node->applied = true;
-		apm_catalog_log(APM_UPGRADE, node->id, parents, self, started_at,
-						GetCurrentTimestamp(), true);
-	}
-	else
-	{
-		apm_catalog_unmark_applied(node->id);
-		node->applied = false;
-		apm_catalog_log(APM_DOWNGRADE, node->id, self, parents, started_at,
-						GetCurrentTimestamp(), true);
-	}
+	after = operation == APM_UPGRADE ?
+		apm_catalog_record_step(operation, node->id, stored_checksum, parents, self,
+								started_at) :
+		apm_catalog_record_step(operation, node->id, stored_checksum, self, parents,
+								started_at);
+	if (after == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("revision \"%s\" does not exist", node->id)));
+	if (strcmp(after, stored_checksum) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" was changed by its own SQL", node->id)));
+	node->applied = operation == APM_UPGRADE;
 	error_context_stack = errcallback.previous;
 }
 
