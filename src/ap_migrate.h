@@ -19,6 +19,8 @@
  *	   |
  *	 catalog.c   every read and write of the ap_migrate.* tables (SPI)
  *
+ *	 guard.c     the trigger on those tables: direct inserts only to restore
+ *
  * Copyright (c) 2026, ap_migrate developers
  *
  * IDENTIFICATION
@@ -63,6 +65,7 @@ typedef enum ApmIdFormat
 /* settings (ap_migrate.c) */
 extern int	apm_revision_id_format;
 extern bool apm_allow_superuser_migrations;
+extern bool apm_restore;
 
 /*
  * A revision as it is registered: the input of registration and what the
