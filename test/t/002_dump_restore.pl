@@ -407,6 +407,17 @@ $node->command_ok([ 'pg_restore', '--exit-on-error', '-d', 's9_own_dst2', $own_d
 	'owner dump: pg_restore by a superuser');
 compare_catalogs('owner dump, superuser restore', 's9_own_src', 's9_own_dst2');
 check_usable('owner dump, superuser restore', 's9_own_dst2', undef, 'f');
+
+# The installer's grants are initial privileges, which pg_dump leaves out:
+# the restore's CREATE EXTENSION gives them to the role that restores.
+my $grants = q{
+	SELECT has_function_privilege('apm_owner', 'ap_migrate_upgrade(text)', 'EXECUTE WITH GRANT OPTION') || ' ' ||
+	       has_table_privilege('apm_owner', 'ap_migrate.revision', 'SELECT') || ' ' ||
+	       has_table_privilege('apm_owner', 'ap_migrate.revision', 'INSERT')};
+is(sql('s9_own_dst', $grants), 'true true true',
+	'owner restore: apm_owner holds the installer\'s privileges');
+is(sql('s9_own_dst2', $grants), 'false false false',
+	'owner dump, superuser restore: apm_owner holds none of them');
 # ---------------------------------------------------------------------------
 # 3. A superuser installed ap_migrate in a database owned by apm_owner and
 #    let apm_owner run migrations (EXECUTE only).

@@ -15,6 +15,11 @@
 # extcondition included), and pg_dump --binary-upgrade --schema-only,
 # which writes out every member object.
 #
+# The scripts themselves: the released 0.1.0 install script is byte for
+# byte the one released, and no install or update script has CREATE OR
+# REPLACE or IF NOT EXISTS, or @extowner@ / @extschema@ inside a quoted
+# string, a quoted identifier or a dollar quote (S6, S7).
+#
 # Also: the update script grants to the role running it (@extowner@), so a
 # superuser updating an extension a non-superuser installed must do it as
 # that role (SET ROLE), as the README says; and DROP EXTENSION by the
@@ -23,12 +28,14 @@
 use strict;
 use warnings;
 
+use Digest::SHA qw(sha256_hex);
 use File::Basename qw(dirname);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-my $exdir = dirname(__FILE__) . '/../../examples/ap_intake';
+my $topdir = dirname(__FILE__) . '/../..';
+my $exdir  = "$topdir/examples/ap_intake";
 my @chain = qw(ca4653c80b38 b1a2c3d4e5f6 797c75afebae e9428b9dd556 55a2502018a6);
 
 # The five example migration files, in chain order.
@@ -40,6 +47,34 @@ for my $rev (@chain)
 	my $text = slurp_file($files[0]);
 	die "dollar-quote tag occurs in $files[0]" if $text =~ /\$apm_script\$/;
 	push @scripts, $text;
+}
+
+# ---------------------------------------------------------------------------
+# The scripts
+# ---------------------------------------------------------------------------
+is(sha256_hex(slurp_file("$topdir/ap_migrate--0.1.0.sql")),
+	'99475ddfce2b400f9d81844eb8eacd0a1e0f10715c1e754e7f57b57caa2106c0',
+	'ap_migrate--0.1.0.sql is the released script');
+my @scriptfiles = sort glob("$topdir/ap_migrate--*.sql");
+is( join(' ', map { s{.*/}{}r } @scriptfiles),
+	'ap_migrate--0.1.0--0.2.0.sql ap_migrate--0.1.0.sql ap_migrate--0.2.0.sql',
+	'install and update scripts');
+for my $file (@scriptfiles)
+{
+	my $name = $file =~ s{.*/}{}r;
+	my $text = slurp_file($file);
+	# comments out, then every quoted string, quoted identifier and dollar
+	# quote taken out and kept apart
+	$text =~ s{/\*.*?\*/}{ }gs;
+	$text =~ s{--[^\n]*}{ }g;
+	my @quoted;
+	$text =~ s{('(?:[^']|'')*'|"(?:[^"]|"")*"|(\$\w*\$).*?\2)}{push @quoted, $1; ' '}gse;
+	unlike($text, qr/\bOR\s+REPLACE\b/i, "$name: no CREATE OR REPLACE");
+	unlike($text, qr/\bIF\s+NOT\s+EXISTS\b/i, "$name: no IF NOT EXISTS");
+	is(scalar(grep { /\@ext(owner|schema)\@/ } @quoted), 0,
+		"$name: no \@extowner\@ or \@extschema\@ inside quotes");
+	my @bare = $text =~ /(\S*\@extowner\@\S*)/g;
+	is(scalar(grep { !/^\@extowner\@;?$/ } @bare), 0, "$name: \@extowner\@ only as a bare identifier");
 }
 
 my $node = PostgreSQL::Test::Cluster->new('update');
