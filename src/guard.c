@@ -4,9 +4,9 @@
  *	  The row trigger that guards direct inserts into the catalog tables.
  *
  * ap_migrate's own catalog layer (catalog.c) writes the tables as their
- * owner, so rows it inserts pass at once.  Anyone else who may insert (the
- * role that installed the extension holds INSERT, and nothing else, so that
- * it can restore a dump of its own database) is refused unless the setting
+ * owner, so rows it inserts pass at once.  Anyone else who may insert (only
+ * the role that installed the extension holds INSERT, so that it can
+ * restore a dump of its own database) is refused unless the setting
  * ap_migrate.restore is on.  In restore mode each row gets the checks
  * registration makes of the same data:
  *
@@ -15,8 +15,9 @@
  *	   could forge a revision "owned" by a superuser, which a superuser
  *	   applying it would then run with superuser rights;
  *	 - a revision's stored checksum must be the one computed from its SQL,
- *	   so that a step's drift check (which trusts the stored checksum) keeps
- *	   its meaning.
+ *	   the invariant each step and ap_migrate_validate() check: a mismatch
+ *	   found later then still means the row changed after it was written,
+ *	   and an edited dump is refused at once instead.
  *
  * Rows of revision_edge, applied and history are accepted as they come.
  * The edges and the applied set are what ap_migrate_add and
