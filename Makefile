@@ -7,8 +7,6 @@
 #                              the closing "N passed, M failed" line
 
 EXTENSION = ap_migrate
-# one version source: the control file
-EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(dir $(firstword $(MAKEFILE_LIST)))ap_migrate.control)
 
 MODULE_big = ap_migrate
 OBJS = \
@@ -17,6 +15,7 @@ OBJS = \
 	src/execute.o \
 	src/funcs.o \
 	src/graph.o \
+	src/guard.o \
 	src/offline.o \
 	src/register.o \
 	src/resolve.o \
@@ -26,7 +25,14 @@ OBJS = \
 	src/worker.o
 PGFILEDESC = "ap_migrate - schema migrations inside PostgreSQL"
 
-DATA = ap_migrate--$(EXTVERSION).sql
+# Every released version's install script stays installed and unchanged,
+# with the update scripts from it: ALTER EXTENSION ap_migrate UPDATE needs
+# them, and CREATE EXTENSION ... VERSION can still install an old version.
+# default_version in the control file says which one CREATE EXTENSION picks.
+DATA = \
+	ap_migrate--0.1.0.sql \
+	ap_migrate--0.2.0.sql \
+	ap_migrate--0.1.0--0.2.0.sql
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites (sql/ + expected/), in dependency order

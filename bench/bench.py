@@ -933,14 +933,15 @@ def bench_diagnose(cl, wls, results):
 # ------------------------------------------------------------------ main
 
 def installed_fingerprint():
-    """md5 of the installed ap_migrate.so and install script: someone else's
+    """md5 of the installed ap_migrate.so and SQL scripts: someone else's
     'make install' during the run would show as a change."""
+    import glob
     import hashlib
     libdir = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True, text=True).stdout.strip()
     share = subprocess.run(["pg_config", "--sharedir"], capture_output=True, text=True).stdout.strip()
     parts = []
-    for path in (os.path.join(libdir, "ap_migrate.so"),
-                 os.path.join(share, "extension", "ap_migrate--0.1.0.sql")):
+    scripts = sorted(glob.glob(os.path.join(share, "extension", "ap_migrate--*.sql")))
+    for path in [os.path.join(libdir, "ap_migrate.so")] + scripts:
         try:
             with open(path, "rb") as f:
                 parts.append("%s %s" % (os.path.basename(path), hashlib.md5(f.read()).hexdigest()[:12]))

@@ -26,11 +26,20 @@ SELECT p.oid::regprocedure AS function
  ORDER BY p.oid::regprocedure::text;
 
 -- nobody but the owner may write the tables; the installer (here the
--- superuser) holds SELECT with grant option
+-- superuser, so the owner) holds SELECT with grant option, and INSERT and
+-- UPDATE on the sequences for pg_restore
 SELECT c.relname, c.relacl
   FROM pg_class c
  WHERE c.relnamespace = 'ap_migrate'::regnamespace AND c.relkind IN ('r', 'S')
  ORDER BY 1;
+
+-- the triggers: every row inserted passes catalog_guard (the owner's at
+-- once, anyone else's only to restore), and the log refuses changes
+SELECT t.tgrelid::regclass AS "table", t.tgname, t.tgfoid::regproc AS function,
+       t.tgtype, t.tgenabled
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = 'ap_migrate'::regnamespace AND NOT t.tgisinternal
+ ORDER BY t.tgrelid::regclass::text, t.tgname;
 
 -- the tables and sequences are dumped with the database
 SELECT c::regclass AS dumped
@@ -38,7 +47,7 @@ SELECT c::regclass AS dumped
  WHERE extname = 'ap_migrate'
  ORDER BY c::regclass::text;
 
--- the control file: trusted, fixed schema, one version so far
+-- the control file: trusted, fixed schema; 0.1.0 updates to 0.2.0
 SELECT name, version, superuser, trusted, relocatable, schema
   FROM pg_available_extension_versions WHERE name = 'ap_migrate';
 SELECT * FROM pg_extension_update_paths('ap_migrate') ORDER BY 1, 2;
@@ -49,11 +58,31 @@ CREATE SCHEMA ap_migrate;
 CREATE EXTENSION ap_migrate;
 DROP SCHEMA ap_migrate;
 
--- DROP EXTENSION takes the catalog with it
+-- DROP EXTENSION (no CASCADE needed, no warning) takes the catalog with
+-- it: registered revisions, the applied set and the history log.  What the
+-- migrations created stays.  A new CREATE EXTENSION starts empty: upgrading
+-- would run the migration again, so re-register and stamp instead.
 CREATE EXTENSION ap_migrate;
-SELECT ap_migrate_add('aaaaaaaaaaaa', NULL, 'SELECT 1', 'SELECT 1', 'kept?');
+SELECT ap_migrate_add('aaaaaaaaaaaa', NULL, 'CREATE TABLE public.install_kept (id int)',
+                      'DROP TABLE public.install_kept', 'kept?');
+SELECT ap_migrate_upgrade('head');
+SELECT (SELECT count(*) FROM ap_migrate.revision) AS revisions, (SELECT count(*) FROM ap_migrate.applied) AS applied,
+       (SELECT count(*) FROM ap_migrate.history) AS history;
 DROP EXTENSION ap_migrate;
 SELECT count(*) AS leftover_schemas FROM pg_namespace WHERE nspname = 'ap_migrate';
+SELECT count(*) AS leftover_functions FROM pg_proc WHERE proname LIKE 'ap\_migrate%';
+SELECT to_regclass('public.install_kept') IS NOT NULL AS migrated_table_kept;
+CREATE EXTENSION ap_migrate;
+SELECT count(*) AS revisions FROM ap_migrate_history();
+SELECT ap_migrate_add('aaaaaaaaaaaa', NULL, 'CREATE TABLE public.install_kept (id int)',
+                      'DROP TABLE public.install_kept', 'kept?');
+\set VERBOSITY terse
+SELECT ap_migrate_upgrade('head');
+\set VERBOSITY default
+SELECT ap_migrate_stamp('head');
+SELECT revision FROM ap_migrate_current();
+DROP EXTENSION ap_migrate;
+DROP TABLE public.install_kept;
 
 -- a catalog table removed behind the extension's back is a clear error
 CREATE EXTENSION ap_migrate;

@@ -122,13 +122,22 @@ SELECT p.oid::regprocedure AS function,
  WHERE d.classid = 'pg_proc'::regclass AND d.refclassid = 'pg_extension'::regclass
    AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ap_migrate')
  ORDER BY p.oid::regprocedure::text;
+-- the installer may insert (for pg_restore; the catalog_guard trigger
+-- refuses it outside restore mode, section 3) but not pass that on, and
+-- nobody may change or remove rows
 SELECT c.relname, r.role,
        has_table_privilege(r.role, c.oid, 'SELECT') AS can_select,
-       has_table_privilege(r.role, c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') AS can_write
+       has_table_privilege(r.role, c.oid, 'INSERT') AS can_insert,
+       has_table_privilege(r.role, c.oid, 'INSERT WITH GRANT OPTION') AS can_grant_insert,
+       has_table_privilege(r.role, c.oid, 'UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') AS can_change
   FROM pg_class c, (VALUES ('sec_installer'), ('sec_other')) r(role)
  WHERE c.relnamespace = 'ap_migrate'::regnamespace AND c.relkind = 'r'
  ORDER BY 1, 2;
-SELECT c.relname, has_sequence_privilege('sec_installer', c.oid, 'USAGE, UPDATE') AS installer_can_use
+-- UPDATE on the sequences is pg_restore's setval
+SELECT c.relname, has_sequence_privilege('sec_installer', c.oid, 'SELECT') AS installer_select,
+       has_sequence_privilege('sec_installer', c.oid, 'UPDATE') AS installer_update,
+       has_sequence_privilege('sec_installer', c.oid, 'UPDATE WITH GRANT OPTION') AS installer_grant_update,
+       has_sequence_privilege('sec_other', c.oid, 'SELECT, USAGE, UPDATE') AS other
   FROM pg_class c WHERE c.relnamespace = 'ap_migrate'::regnamespace AND c.relkind = 'S' ORDER BY 1;
 
 -- the installer cannot loosen any of it: it owns the extension, not its members
@@ -136,12 +145,13 @@ SET ROLE sec_installer;
 SELECT stmt, public.sec_try(stmt) AS result FROM (VALUES
   ('ALTER EXTENSION ap_migrate DROP TABLE ap_migrate.history'),
   ('ALTER TABLE ap_migrate.history DISABLE TRIGGER history_append_only'),
+  ('ALTER TABLE ap_migrate.revision DISABLE TRIGGER catalog_guard'),
+  ('DROP TRIGGER catalog_guard ON ap_migrate.applied'),
+  ('ALTER SEQUENCE ap_migrate.history_seq RESTART'),
   ('CREATE TRIGGER sec_t BEFORE INSERT ON ap_migrate.revision FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()'),
   ('CREATE TABLE ap_migrate.sec_planted (id int)'),
   ('ALTER FUNCTION ap_migrate_stamp(text) SECURITY DEFINER'),
-  ('CREATE OR REPLACE FUNCTION pg_catalog.ap_migrate_check() RETURNS boolean LANGUAGE sql AS ''SELECT true'''),
-  ('SELECT setval(''ap_migrate.history_seq'', 1)'),
-  ('SELECT nextval(''ap_migrate.revision_seq'')')) v(stmt)
+  ('CREATE OR REPLACE FUNCTION pg_catalog.ap_migrate_check() RETURNS boolean LANGUAGE sql AS ''SELECT true''')) v(stmt)
  ORDER BY 1;
 
 -- the grant option lets the installer delegate: sec_delegate applies a
@@ -199,12 +209,14 @@ SELECT count(*) AS applied_here FROM ap_migrate.applied;
 
 ------------------------------------------------------------------------
 -- 3. S3: no direct write on any catalog table, neither for the installer
--- (who may read them) nor for an unrelated role: 42501 everywhere.
+-- (who may read them) nor for an unrelated role: 42501 everywhere.  The
+-- installer holds INSERT, for pg_restore, and the catalog_guard trigger
+-- refuses its rows; UPDATE, DELETE and TRUNCATE nobody holds.
 ------------------------------------------------------------------------
 SELECT public.sec_fp() AS fp \gset
 CREATE TEMP VIEW sec_writes AS
   SELECT t, format(CASE op
-           WHEN 'INSERT' THEN 'INSERT INTO ap_migrate.%I SELECT * FROM ap_migrate.%I'
+           WHEN 'INSERT' THEN 'INSERT INTO ap_migrate.%I DEFAULT VALUES'
            WHEN 'UPDATE' THEN 'UPDATE ap_migrate.%I SET %I = %I'
            WHEN 'DELETE' THEN 'DELETE FROM ap_migrate.%I'
            ELSE 'TRUNCATE ap_migrate.%I' END, t, CASE op WHEN 'UPDATE' THEN c ELSE t END, c) AS sql,
@@ -221,6 +233,60 @@ SELECT t, string_agg(op || ' ' || public.sec_try(sql), ', ' ORDER BY opn) AS unr
   FROM sec_writes GROUP BY t ORDER BY t;
 SELECT ap_migrate_stamp('base');
 \echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT public.sec_fp() = :'fp' AS catalog_unchanged;
+-- the installer's direct insert, with its message
+SET ROLE sec_installer;
+INSERT INTO ap_migrate.applied VALUES ('5ec0ffffffff', 'x', now(), 'sec_installer');
+RESET ROLE;
+
+-- Restore mode (ap_migrate.restore, a user setting): the installer's rows
+-- pass the trigger only as registration would take them.  A revision must
+-- belong to a role the installer is a member of (42501) and carry the
+-- checksum of its SQL (23514); otherwise the installer could plant a
+-- revision "owned" by a superuser for a superuser to run.  Rows that pass
+-- meet the table's constraints next (here NOT NULL, 23502).  UPDATE, DELETE
+-- and TRUNCATE stay refused, and a role without INSERT gains nothing.
+CREATE TEMP VIEW sec_forged AS
+  SELECT n, what, format('INSERT INTO ap_migrate.revision (id, seq, down_revision, message, upgrade_sql, '
+                         'downgrade_sql, branch_labels, depends_on, transactional, is_head, checksum, '
+                         'checksum_algorithm, owner, registered_at, search_path) '
+                         'SELECT ''5ec3ffffff0%s'', seq + 1000, ''{}'', message, %s, downgrade_sql, ''{}'', ''{}'', '
+                         'transactional, true, checksum, %s, %s, registered_at, search_path '
+                         'FROM ap_migrate.revision WHERE id = ''5ec000000001''', n, up, alg, owner) AS sql
+    FROM (VALUES (1, 'owned by the installer', 'upgrade_sql', '1', 'owner'),
+                 (2, 'owned by the bootstrap superuser', 'upgrade_sql', '1', :'bootstrap' || '::oid::regrole'),
+                 (3, 'owned by an unrelated role', 'upgrade_sql', '1', '''sec_other''::regrole'),
+                 (4, 'SQL changed, checksum kept', 'upgrade_sql || '' ''', '1', 'owner'),
+                 (5, 'unknown checksum algorithm', 'upgrade_sql', '2', 'owner')) v(n, what, up, alg, owner);
+GRANT SELECT ON sec_forged TO sec_installer, sec_other;
+SELECT owner FROM ap_migrate.revision WHERE id = '5ec000000001';
+SET ROLE sec_installer;
+SET ap_migrate.restore = on;
+BEGIN;
+SELECT what, public.sec_try(sql) AS installer FROM sec_forged ORDER BY n;
+SELECT id, owner, checksum_algorithm FROM ap_migrate.revision WHERE id LIKE '5ec3%';
+ROLLBACK;
+SELECT t, string_agg(op || ' ' || public.sec_try(sql), ', ' ORDER BY opn) AS installer_restoring
+  FROM sec_writes GROUP BY t ORDER BY t;
+-- the messages
+INSERT INTO ap_migrate.revision (id, seq, down_revision, message, upgrade_sql, downgrade_sql, branch_labels,
+                                 depends_on, transactional, is_head, checksum, checksum_algorithm, owner,
+                                 registered_at, search_path)
+  SELECT '5ec3ffffff02', seq + 1000, '{}', message, upgrade_sql, downgrade_sql, '{}', '{}', transactional, true,
+         checksum, 1, 'sec_other', registered_at, search_path
+    FROM ap_migrate.revision WHERE id = '5ec000000001';
+INSERT INTO ap_migrate.revision (id, seq, down_revision, message, upgrade_sql, downgrade_sql, branch_labels,
+                                 depends_on, transactional, is_head, checksum, checksum_algorithm, owner,
+                                 registered_at, search_path)
+  SELECT '5ec3ffffff04', seq + 1000, '{}', message, upgrade_sql || ' ', downgrade_sql, '{}', '{}', transactional,
+         true, checksum, 1, owner, registered_at, search_path
+    FROM ap_migrate.revision WHERE id = '5ec000000001';
+RESET ap_migrate.restore;
+SET ROLE sec_other;
+SET ap_migrate.restore = on;
+SELECT what, public.sec_try(sql) AS unrelated_restoring FROM sec_forged ORDER BY n;
+RESET ap_migrate.restore;
 RESET ROLE;
 SELECT public.sec_fp() = :'fp' AS catalog_unchanged;
 

@@ -35,6 +35,8 @@ int			apm_lock_retries = 3;
 int			apm_lock_retry_delay = 500;
 int			apm_lock_wait_timeout = 0;
 
+bool		apm_restore = false;
+
 static const struct config_enum_entry id_format_options[] = {
 	{"hex12", APM_ID_FORMAT_HEX12, false},
 	{"relaxed", APM_ID_FORMAT_RELAXED, false},
@@ -45,7 +47,12 @@ static const struct config_enum_entry id_format_options[] = {
  * _PG_init defines the settings.  The id format is a user setting because
  * it only widens what registration accepts; running superuser-owned
  * revisions for another role is a security decision, so only a superuser
- * may change that one.
+ * may change that one.  Restore mode is a user setting too: it grants
+ * nothing by itself (inserting still needs the INSERT privilege, which only
+ * the installing role holds) and the rows it admits get registration's
+ * checks (guard.c).  The non-superuser who owns a database must be able to
+ * set it, from PGOPTIONS, before the library is loaded: the placeholder
+ * that creates is taken over here.
  */
 void
 _PG_init(void)
@@ -115,6 +122,17 @@ _PG_init(void)
 							PGC_USERSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ap_migrate.restore",
+							 gettext_noop("Allows direct inserts into the ap_migrate catalog tables, for pg_restore."),
+							 gettext_noop("Each inserted revision must belong to a role the inserting role is a member "
+										  "of, and its checksum must match its SQL.  Inserting also needs the INSERT "
+										  "privilege, which CREATE EXTENSION grants to the installing role."),
+							 &apm_restore,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("ap_migrate");
 }

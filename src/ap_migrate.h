@@ -19,6 +19,8 @@
  *	   |
  *	 catalog.c   every read and write of the ap_migrate.* tables (SPI)
  *
+ *	 guard.c     the trigger on those tables: direct inserts only to restore
+ *
  * Copyright (c) 2026, ap_migrate developers
  *
  * IDENTIFICATION
@@ -68,6 +70,7 @@ extern int	apm_lock_timeout;
 extern int	apm_lock_retries;
 extern int	apm_lock_retry_delay;
 extern int	apm_lock_wait_timeout;
+extern bool apm_restore;
 
 /*
  * A revision as it is registered: the input of registration and what the

@@ -3,8 +3,10 @@
  * catalog.c
  *	  Every read and write of the ap_migrate.* tables, over SPI.
  *
- * No role is granted write access to the tables: the functions are the
- * only way in.  Each statement here therefore runs as the tables' owner
+ * The functions are the only way to change the tables: the installing role
+ * holds INSERT, for pg_restore only, and the catalog_guard trigger (guard.c)
+ * refuses its rows outside restore mode; nobody holds UPDATE, DELETE or
+ * TRUNCATE.  Each statement here therefore runs as the tables' owner
  * (as pg_cron does for its job table), with search_path forced to
  * pg_catalog, pg_temp so that nothing in the caller's schemas can capture
  * a function, operator or type name, and is then switched back before
