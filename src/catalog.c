@@ -882,9 +882,9 @@ apm_catalog_record_step(ApmOperation operation, const char *id,
 						const char *checksum, List *from, List *to,
 						TimestampTz started_at)
 {
-	Oid			types[6] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, NAMEOID,
-	TIMESTAMPTZOID};
-	Datum		values[6];
+	Oid			types[7] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, NAMEOID,
+	TIMESTAMPTZOID, BOOLOID};
+	Datum		values[7];
 	char	   *now = NULL;
 
 	values[0] = CStringGetTextDatum(id);
@@ -893,36 +893,27 @@ apm_catalog_record_step(ApmOperation operation, const char *id,
 	values[3] = apm_text_array(to);
 	values[4] = DirectFunctionCall1(namein, caller_name());
 	values[5] = TimestampTzGetDatum(started_at);
+	values[6] = BoolGetDatum(operation == APM_UPGRADE);
 
-	if (operation == APM_UPGRADE)
-		catalog_exec("WITH r AS (SELECT checksum FROM ap_migrate.revision"
-					 "            WHERE id OPERATOR(pg_catalog.=) $1),"
-					 "     a AS (INSERT INTO ap_migrate.applied"
-					 "            (revision, checksum, applied_at, applied_by)"
-					 "           SELECT $1, $2, pg_catalog.clock_timestamp(), $5 FROM r"
-					 "            WHERE r.checksum OPERATOR(pg_catalog.=) $2),"
-					 "     h AS (INSERT INTO ap_migrate.history"
-					 "            (operation, revision, from_revisions, to_revisions, role,"
-					 "             started_at, duration, success)"
-					 "           SELECT 'upgrade', $1, $3, $4, $5, $6,"
-					 "                  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $6, true"
-					 "             FROM r WHERE r.checksum OPERATOR(pg_catalog.=) $2)"
-					 "SELECT checksum FROM r",
-					 6, types, values, NULL, false, SPI_OK_SELECT);
-	else
-		catalog_exec("WITH r AS (SELECT checksum FROM ap_migrate.revision"
-					 "            WHERE id OPERATOR(pg_catalog.=) $1),"
-					 "     a AS (DELETE FROM ap_migrate.applied"
-					 "            WHERE revision OPERATOR(pg_catalog.=) $1"
-					 "              AND (SELECT checksum FROM r) OPERATOR(pg_catalog.=) $2),"
-					 "     h AS (INSERT INTO ap_migrate.history"
-					 "            (operation, revision, from_revisions, to_revisions, role,"
-					 "             started_at, duration, success)"
-					 "           SELECT 'downgrade', $1, $3, $4, $5, $6,"
-					 "                  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $6, true"
-					 "             FROM r WHERE r.checksum OPERATOR(pg_catalog.=) $2)"
-					 "SELECT checksum FROM r",
-					 6, types, values, NULL, false, SPI_OK_SELECT);
+	/* $7 picks the applied-set change; the other one is planned away */
+	catalog_exec("WITH r AS (SELECT checksum FROM ap_migrate.revision"
+				 "            WHERE id OPERATOR(pg_catalog.=) $1),"
+				 "     a AS (INSERT INTO ap_migrate.applied"
+				 "            (revision, checksum, applied_at, applied_by)"
+				 "           SELECT $1, $2, pg_catalog.clock_timestamp(), $5 FROM r"
+				 "            WHERE $7 AND r.checksum OPERATOR(pg_catalog.=) $2),"
+				 "     d AS (DELETE FROM ap_migrate.applied"
+				 "            WHERE NOT $7 AND revision OPERATOR(pg_catalog.=) $1"
+				 "              AND (SELECT checksum FROM r) OPERATOR(pg_catalog.=) $2),"
+				 "     h AS (INSERT INTO ap_migrate.history"
+				 "            (operation, revision, from_revisions, to_revisions, role,"
+				 "             started_at, duration, success)"
+				 "           SELECT CASE WHEN $7 THEN 'upgrade' ELSE 'downgrade' END,"
+				 "                  $1, $3, $4, $5, $6,"
+				 "                  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $6, true"
+				 "             FROM r WHERE r.checksum OPERATOR(pg_catalog.=) $2)"
+				 "SELECT checksum FROM r",
+				 7, types, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 		now = get_text(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);
