@@ -28,6 +28,10 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use ApmCrash;
+
 my $N        = 10;
 my $LOCKBASE = 900000;
 my @revs     = map { sprintf('c0ffee%06x', $_) } 1 .. $N;
@@ -249,38 +253,12 @@ sub crash_round
 	}
 
 	# Crash.
-	my $log_offset = -s $node->logfile;
-	if ($how eq 'kill9')
-	{
-		$killed_pids{$pid} = 1;
-		is(kill('KILL', $pid), 1, "$label: SIGKILL sent to the upgrading backend");
-		$node->wait_for_log(
-			qr/server process \(PID $pid\) was terminated by signal 9/,
-			$log_offset);
-		$node->wait_for_log(qr/all server processes terminated; reinitializing/,
-			$log_offset);
-		$node->wait_for_log(
-			qr/database system is ready to accept connections/, $log_offset);
-	}
-	else
-	{
-		$node->stop('immediate');
-		$node->start;
-	}
-	ok($node->poll_query_until('postgres', 'SELECT 1', '1'),
-		"$label: server accepts connections again");
+	crash_server($node, $how, $pid, $label, \%killed_pids);
 
 	# The upgrading client lost its connection without a result.
-	my $lost =
-	  qr/server closed the connection unexpectedly|connection to server was lost/;
-	pump_until($upgrader->{run}, $upgrader->{timeout}, \$upgrader->{stderr},
-		$lost);
-	like($upgrader->{stderr},
-		$lost, "$label: the upgrading session lost its connection");
+	expect_lost_connection($upgrader, $label, $holder);
 	unlike($upgrader->{stdout}, qr/[0-9a-f]{12}/,
 		"$label: the upgrade call returned no result");
-	eval { $upgrader->{run}->kill_kill; };
-	eval { $holder->{run}->kill_kill; };
 
 	check_nothing_applied($label, $before);
 	check_fresh_upgrade_and_reset($label);

@@ -34,6 +34,10 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use ApmCrash;
+
 my $N        = 10;
 my $LOCKBASE = 900000;
 my @revs     = map { sprintf('d0d0d0%06x', $_) } 1 .. $N;
@@ -254,33 +258,9 @@ sub crash_round
 	my ($caller, $pid) = start_call();
 	check_blocked_at($label, $k, $pid, $caller, $maxid);
 
-	my $log_offset = -s $node->logfile;
-	if ($how eq 'kill9')
-	{
-		$killed_pids{$pid} = 1;
-		is(kill('KILL', $pid), 1, "$label: SIGKILL sent to the calling backend");
-		$node->wait_for_log(
-			qr/server process \(PID $pid\) was terminated by signal 9/,
-			$log_offset);
-		$node->wait_for_log(qr/all server processes terminated; reinitializing/,
-			$log_offset);
-		$node->wait_for_log(
-			qr/database system is ready to accept connections/, $log_offset);
-	}
-	else
-	{
-		$node->stop('immediate');
-		$node->start;
-	}
-	ok($node->poll_query_until('postgres', 'SELECT 1', '1'),
-		"$label: server accepts connections again");
+	crash_server($node, $how, $pid, $label, \%killed_pids);
 
-	my $lost =
-	  qr/server closed the connection unexpectedly|connection to server was lost/;
-	pump_until($caller->{run}, $caller->{timeout}, \$caller->{stderr}, $lost);
-	like($caller->{stderr}, $lost, "$label: the calling session lost its connection");
-	eval { $caller->{run}->kill_kill; };
-	eval { $holder->{run}->kill_kill; };
+	expect_lost_connection($caller, $label, $holder);
 
 	check_after($label, $k, $maxid);
 	finish_and_reset($label, $k, $maxid, "CALL ap_migrate_run('head')");
