@@ -18,6 +18,9 @@
 # exactly once (ledger 50 rows, 50 distinct; history 50 rows, one per
 # revision; 50 "running upgrade" notices across all clients, i.e. the
 # callers together applied 50 steps), and no advisory lock left.
+# C2 (at the end): the same burst starting from a database without the
+# extension, every client creating it, registering and upgrading.
+#
 # Without the serializing lock most clients apply the revisions again
 # (RELIABILITY.md: 63 of 64 clients failed), so this separates a correct
 # implementation from a broken one.
@@ -78,6 +81,8 @@ my $scriptno = 0;
 sub run_pgbench
 {
 	my ($db, $scripts, @opts) = @_;
+	my $tx = $TX;
+	($tx, @opts) = @opts[ 1 .. $#opts ] if @opts && $opts[0] eq 'tx';
 	my @files;
 	for my $sql (@$scripts)
 	{
@@ -86,7 +91,7 @@ sub run_pgbench
 		push @files, '-f', $file;
 	}
 	my @cmd = (
-		'pgbench', '-n', '-c', $CLIENTS, '-j', 8, '-t', $TX, @opts, @files,
+		'pgbench', '-n', '-c', $CLIENTS, '-j', 8, '-t', $tx, @opts, @files,
 		'-h', $node->host, '-p', $node->port, $db);
 	my ($out, $err) = ('', '');
 	IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
@@ -160,6 +165,57 @@ c1_run("procedure, sleeping steps #$_", 1, [$PROC]) for 1 .. 3;
 # both at once, extended protocol: transaction- and session-level holders
 # of the same lock exclude each other
 c1_run('mixed, extended protocol', 1, [ $FUNC, $PROC ], '-M', 'extended');
+
+# C2: the extension is created in the same burst.  Every client does what
+# an application instance does at startup: create the extension if it is
+# not there, retrying the race that concurrent CREATE EXTENSION IF NOT
+# EXISTS is documented to lose with a unique violation, register every
+# revision (registering identical content again is a no-op), upgrade.
+{
+	my $db = 'c2_' . ++$dbno;
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE TABLE ledger (rev text NOT NULL)');
+	my $script = q{DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS ap_migrate; }
+	  . q{EXCEPTION WHEN unique_violation OR duplicate_schema OR duplicate_object THEN }
+	  . q{RAISE NOTICE 'lost the CREATE EXTENSION race (%), retried', SQLSTATE; }
+	  . q{CREATE EXTENSION IF NOT EXISTS ap_migrate; END $$;} . "\n";
+	for my $i (1 .. $N)
+	{
+		my $rev    = sprintf('cafe%08x', $i);
+		my $parent = $i == 1 ? 'NULL' : sprintf("ARRAY['cafe%08x']", $i - 1);
+		$script .= "SELECT ap_migrate_add('$rev', $parent, "
+		  . "\$u\$INSERT INTO ledger VALUES ('$rev')\$u\$, "
+		  . "\$d\$DELETE FROM ledger WHERE rev = '$rev'\$d\$, 'step $i');\n";
+	}
+	$script .= "SELECT ap_migrate_upgrade('head');";
+	my $log_offset = -s $node->logfile;
+	my ($rc, $out, $err) = run_pgbench($db, [$script], 'tx', 1);
+	my $label = "C2 ($db)";
+	is($rc, 0, "$label: pgbench exits with 0") or diag($out, $err);
+	like($out, qr/number of transactions actually processed: $CLIENTS\/$CLIENTS\n/,
+		"$label: $CLIENTS startups processed");
+	like($out, qr/number of failed transactions: 0 \(0\.000%\)/,
+		"$label: 0 failed");
+	my @races = ($err =~ /lost the CREATE EXTENSION race/g);
+	(my $rest = $err) =~ s/^NOTICE:  (running upgrade |lost the CREATE EXTENSION race |extension "ap_migrate" already exists, skipping).*\n//mg;
+	is($rest, '', "$label: nothing on stderr but step and race notices");
+	my @steps = ($err =~ /^NOTICE:  running upgrade /mg);
+	is(scalar(@steps), $N, "$label: the clients together ran $N steps");
+	diag("$label: " . scalar(@races) . " clients lost the CREATE EXTENSION race and retried");
+	is( $node->safe_psql(
+			$db, q{
+			SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'ap_migrate') || ',' ||
+			       (SELECT count(*) FROM ap_migrate.revision) || ',' ||
+			       (SELECT count(*) FROM ledger) || ',' ||
+			       (SELECT count(DISTINCT rev) FROM ledger) || ',' ||
+			       (SELECT count(*) FROM ap_migrate.applied) || ',' ||
+			       (SELECT count(*) FROM ap_migrate.history) || ',' ||
+			       (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory')}),
+		"1,$N,$N,$N,$N,$N,0",
+		"$label: one extension, $N revisions, each applied once, no lock left");
+	unlike(slurp_file($node->logfile, $log_offset), qr/PANIC|TRAP|FATAL/,
+		"$label: no crash in the server log");
+}
 
 $node->stop;
 done_testing();
