@@ -241,8 +241,20 @@ execute_toplevel(RawStmt *raw, const char *text)
 	DestReceiver *receiver;
 	QueryCompletion qc;
 	int16		format = 0;
-	MemoryContext stmtcxt;
+	static MemoryContext stmtcxt = NULL;
 	MemoryContext oldcxt;
+
+	/*
+	 * The parse and plan trees live in a context of their own, not in the
+	 * transaction's: CREATE INDEX CONCURRENTLY and VACUUM commit and start
+	 * transactions while their portal runs (exec_simple_query keeps them in
+	 * MessageContext for the same reason).
+	 */
+	if (stmtcxt == NULL)
+		stmtcxt = AllocSetContextCreate(TopMemoryContext, "ap_migrate statement",
+										ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(stmtcxt);
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -250,8 +262,6 @@ execute_toplevel(RawStmt *raw, const char *text)
 	if (StatementTimeout > 0)
 		enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
 
-	stmtcxt = AllocSetContextCreate(TopTransactionContext, "ap_migrate statement",
-									ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(stmtcxt);
 
 	if (analyze_requires_snapshot(raw))
