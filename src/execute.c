@@ -42,6 +42,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -262,6 +263,21 @@ step_error_callback(void *arg)
 				   open, ctx->message, close);
 }
 
+/* Whether a role has LOGIN (false if it does not exist) */
+static bool
+role_can_login(Oid role)
+{
+	HeapTuple	tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(role));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tuple))
+	{
+		result = ((Form_pg_authid) GETSTRUCT(tuple))->rolcanlogin;
+		ReleaseSysCache(tuple);
+	}
+	return result;
+}
+
 /*
  * apm_check_steps refuses the whole call before any step runs if one of its
  * steps cannot run: it has no downgrade, it needs to run outside a
@@ -305,6 +321,14 @@ apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
 							node->id),
 					 errdetail("It is step %d of %d; no step was run.", i + 1, plan->nsteps),
 					 errhint("A superuser can allow this with ap_migrate.allow_superuser_migrations.")));
+		if (!node->transactional && allow_nontransactional &&
+			node->owner != GetUserId() && !role_can_login(node->owner))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision \"%s\" is not transactional and its owner cannot log in", node->id),
+					 errdetail("It is step %d of %d; no step was run.  Its statements run in a background worker that logs in as its owner, \"%s\".",
+							   i + 1, plan->nsteps, GetUserNameFromId(node->owner, false)),
+					 errhint("Let the owner log in (ALTER ROLE ... LOGIN), or apply the revision as its owner (SET ROLE).")));
 	}
 }
 

@@ -14,14 +14,26 @@
  * and waits for it; SELECT ap_migrate_upgrade() refuses such revisions
  * before doing anything (execute.c).
  *
- * The worker is the caller's stand-in.  It connects as the caller's
- * authenticated user, takes over the caller's settings (the GUC state is
- * shipped the way parallel query ships it), its role and user id, and then
- * becomes the revision's owner exactly as an in-process step does
- * (execute.c): security-restricted and with the owner's recorded
- * search_path when the owner is not the caller.  ap_migrate.lock_timeout,
- * ap_migrate.lock_retries and the caller's statement_timeout apply to each
- * statement.
+ * Whose session the worker is:
+ *
+ *	 - When the revision's owner is the caller (its current user), the worker
+ *	   is the caller's stand-in: it logs in as the caller's authenticated user
+ *	   and takes over the caller's settings (the GUC state is shipped the way
+ *	   parallel query ships it) and role, as an in-process step would run.
+ *	 - When the owner is another role, the worker logs in as the owner, with
+ *	   the owner's login defaults and the search_path recorded at
+ *	   registration: the owner's SQL runs in a session of the owner's own, as
+ *	   if the owner had run psql, and nothing it does there (SET ROLE,
+ *	   temporary objects, prepared statements) can reach the caller's
+ *	   session, which is what the security-restricted operation of an
+ *	   in-process step prevents.  A security-restricted operation is not an
+ *	   option here anyway: CREATE INDEX CONCURRENTLY and VACUUM start
+ *	   transactions themselves, and a transaction must not start inside one.
+ *	   PostgreSQL 15 lets a background worker log in only as a role with
+ *	   LOGIN, so the owner needs it (checked before any step runs).
+ *
+ * Either way ap_migrate.lock_timeout, ap_migrate.lock_retries and the
+ * caller's statement_timeout apply to each statement.
  *
  * Why the caller and the worker cannot deadlock:
  *
@@ -106,9 +118,12 @@ typedef struct WorkerShared
 	Oid			outer_role;		/* GetCurrentRoleId(): SET ROLE, or invalid */
 	bool		role_is_superuser;
 	Oid			current_user;	/* GetUserId() */
-	int			sec_context;
 	Oid			owner;
-	bool		restricted;		/* the owner is not the caller */
+	bool		as_owner;		/* the owner is not the caller: log in as it */
+	int			statement_timeout;	/* the caller's settings */
+	int			lock_timeout;
+	int			lock_retries;
+	int			lock_retry_delay;
 	int			caller_pid;
 	Size		guc_offset;		/* offsets into data */
 	Size		sql_offset;
@@ -412,7 +427,12 @@ apm_worker_main(Datum main_arg)
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = worker_log_hook;
 
+	/*
+	 * The caller's stand-in logs in as the caller; another owner's, as the
+	 * owner (see the file header).
+	 */
 	BackgroundWorkerInitializeConnectionByOid(shared->database,
+											  shared->as_owner ? shared->owner :
 											  shared->authenticated_user, 0);
 
 	/* no ap_migrate operation may start from the worker's SQL */
@@ -424,22 +444,35 @@ apm_worker_main(Datum main_arg)
 	search_path = shared->search_path_offset != 0 ?
 		shared->data + shared->search_path_offset : NULL;
 
-	/* the caller's settings, role and user id; then the owner's */
+	/*
+	 * Settings: the caller's whole GUC state for its own stand-in; for an
+	 * owner's session the owner's login defaults and recorded search_path.
+	 * Both get the caller's statement_timeout and lock settings.
+	 */
 	StartTransactionCommand();
-	RestoreGUCState(shared->data + shared->guc_offset);
+	if (!shared->as_owner)
+		RestoreGUCState(shared->data + shared->guc_offset);
 	if (search_path != NULL)
 		SetConfigOption("search_path", search_path, PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("statement_timeout", psprintf("%d", shared->statement_timeout),
+					PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("ap_migrate.lock_timeout", psprintf("%d", shared->lock_timeout),
+					PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("ap_migrate.lock_retries", psprintf("%d", shared->lock_retries),
+					PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("ap_migrate.lock_retry_delay", psprintf("%d", shared->lock_retry_delay),
+					PGC_USERSET, PGC_S_SESSION);
 	apm_set_step_lock_timeout(GUC_ACTION_SET);
 	SetConfigOption("application_name",
 					psprintf("ap_migrate worker for PID %d", shared->caller_pid),
 					PGC_USERSET, PGC_S_SESSION);
 	CommitTransactionCommand();
-	SetCurrentRoleId(shared->outer_role, shared->role_is_superuser);
-	SetUserIdAndSecContext(shared->current_user, shared->sec_context);
-	if (shared->restricted)
-		SetUserIdAndSecContext(shared->owner, shared->sec_context |
-							   SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
+	if (!shared->as_owner)
+	{
+		/* the caller's SET ROLE, and so its current user */
+		SetCurrentRoleId(shared->outer_role, shared->role_is_superuser);
+		SetUserIdAndSecContext(shared->current_user, 0);
+	}
 
 	MemoryContextSwitchTo(keep);
 	stmts = apm_sql_split(sql);
@@ -612,9 +645,13 @@ apm_worker_run(const char *revision, const char *sql, Oid owner,
 	shared->outer_role = GetCurrentRoleId();
 	shared->role_is_superuser = superuser_arg(OidIsValid(shared->outer_role) ?
 											  shared->outer_role : GetSessionUserId());
-	GetUserIdAndSecContext(&shared->current_user, &shared->sec_context);
+	shared->current_user = GetUserId();
 	shared->owner = owner;
-	shared->restricted = owner != shared->current_user;
+	shared->as_owner = owner != shared->current_user;
+	shared->statement_timeout = StatementTimeout;
+	shared->lock_timeout = apm_lock_timeout;
+	shared->lock_retries = apm_lock_retries;
+	shared->lock_retry_delay = apm_lock_retry_delay;
 	shared->caller_pid = MyProcPid;
 
 	pos = 1;					/* offset 0 means "none" */

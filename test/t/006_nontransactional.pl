@@ -23,7 +23,9 @@
 #   own lock     the worker's SQL waits for a lock the caller's session
 #                holds: detected, 40P01, instead of waiting forever
 #   re-entry     the worker's SQL calls ap_migrate: refused
-#   owner        another role's revision runs as that role, restricted
+#   owner        another role's revision runs in a session of that role's
+#                own (the worker logs in as it); one that cannot log in is
+#                refused up front
 #
 # After each: no ap_migrate worker left, no advisory lock left.
 
@@ -298,7 +300,8 @@ $node->safe_psql('postgres', "CALL ap_migrate_run('head')");
 $node->safe_psql('postgres', q{
 	CREATE ROLE weak LOGIN;
 	GRANT CREATE ON SCHEMA public TO weak;
-	GRANT EXECUTE ON FUNCTION ap_migrate_add(text, text[], text, text, text, text[], text[], boolean, regrole) TO weak;
+	GRANT EXECUTE ON FUNCTION ap_migrate_add(text, text[], text, text, text, text[], text[], boolean, regrole),
+	                          ap_migrate_show(text) TO weak;
 	CREATE TABLE weak_t (id int);
 	ALTER TABLE weak_t OWNER TO weak;
 	CREATE TABLE whoami (cur name, ses name);
@@ -310,13 +313,29 @@ my $r10 = add(
 my $r11 = add('SET ROLE postgres;', 'SELECT 1', 'weak escalation', 'false', 'weak');
 ($ret, $out, $err) = $node->psql('postgres',
 	"\\set VERBOSITY verbose\nCALL ap_migrate_run('head')");
-like($err, qr/ERROR:  42501: cannot set parameter "role" within security-definer function/,
-	'owner: SET ROLE in the worker is refused (42501), as in a step');
+like($err, qr/ERROR:  42501: permission denied to set role "postgres"/,
+	'owner: SET ROLE to the caller\'s role is refused (42501)');
 is($node->safe_psql('postgres', 'SELECT cur || \',\' || ses FROM whoami'),
-	'weak,postgres', 'owner: the statements ran as the owner, in the caller\'s session');
+	'weak,weak', 'owner: the statements ran in a session of the owner\'s own');
 is($node->safe_psql('postgres', "SELECT count(*) FROM ap_migrate.applied WHERE revision = '$r10'"),
 	'1', 'owner: the owner\'s revision was applied');
 clean_state('owner');
+defuse($r11, 'weak');
+
+# an owner that cannot log in cannot have a worker log in as it
+$node->safe_psql('postgres', q{
+	CREATE ROLE nologin_owner NOLOGIN;
+	GRANT EXECUTE ON FUNCTION ap_migrate_add(text, text[], text, text, text, text[], text[], boolean, regrole) TO nologin_owner;
+});
+my $r12 = add('SELECT 1;', 'SELECT 1', 'nologin', 'false', 'nologin_owner');
+($ret, $out, $err) = $node->psql('postgres',
+	"\\set VERBOSITY verbose\nCALL ap_migrate_run('head')");
+like($err, qr/ERROR:  55000: revision "$r12" is not transactional and its owner cannot log in/,
+	'nologin owner: refused up front (55000)');
+like($err, qr/It is step 2 of 2; no step was run/, 'nologin owner: before the step before it');
+is($node->safe_psql('postgres', "SELECT count(*) FROM ap_migrate.applied WHERE revision = '$r11'"),
+	'0', 'nologin owner: nothing was applied');
+clean_state('nologin owner');
 
 is( $node->safe_psql(
 		'postgres', q{SELECT count(*) FROM ap_migrate_validate() WHERE severity = 'error'}),
