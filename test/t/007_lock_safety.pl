@@ -130,9 +130,11 @@ diag(sprintf('P1 baseline: step %.2f s, readers worst %.3f s over %d queries',
 	$elapsed, $baseline, $n));
 $node->safe_psql('postgres', "SELECT ap_migrate_downgrade('base')");
 
-# P1: the default lock_timeout, retries off
+# P1: the default lock_timeout, and retries off by default
+is($node->safe_psql('postgres', "LOAD 'ap_migrate'; SHOW ap_migrate.lock_retries"),
+	'0', 'the default ap_migrate.lock_retries is 0');
 ($ret, $err, $elapsed, my $worst, $n) = contended_run(
-	"SET ap_migrate.lock_retries = 0;",
+	"",
 	"SELECT ap_migrate_upgrade('head')");
 like($err, qr/ERROR:  canceling statement due to lock timeout/,
 	'P1: the step fails on its lock_timeout');
