@@ -221,9 +221,10 @@ extern void apm_catalog_repair_applied(void);
 extern void apm_catalog_log(ApmOperation operation, const char *revision,
 							List *from, List *to, TimestampTz started_at,
 							TimestampTz finished_at, bool success);
-extern char *apm_catalog_record_step(ApmOperation operation, const char *id,
-									 const char *checksum, List *from, List *to,
-									 TimestampTz started_at);
+extern char *apm_catalog_record_steps(ApmOperation operation, int n, char **ids,
+									  char **checksums, char **froms, char **tos,
+									  TimestampTz *started, TimestampTz *finished,
+									  bool *missing);
 extern char **apm_catalog_messages(const ApmGraph *graph, const int *indexes,
 								   int count);
 extern List *apm_catalog_checksum_mismatches(void);

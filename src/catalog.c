@@ -868,56 +868,98 @@ apm_catalog_log(ApmOperation operation, const char *revision, List *from,
 				 8, types, values, nulls, false, SPI_OK_INSERT);
 }
 
+/* A text[] of C strings */
+static Datum
+text_array_of(char **items, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* A timestamptz[] */
+static Datum
+timestamptz_array_of(TimestampTz *items, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = TimestampTzGetDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 /*
- * apm_catalog_record_step records that the upgrade or downgrade of revision
- * id ran, in one statement: it adds it to (or removes it from) the applied
- * set and appends its history row, but only if the revision still has the
- * checksum it had before its SQL ran.  Returns the checksum it has now, or
- * NULL when it is gone; the caller fails the step unless that is checksum
- * (nothing was written then).  One statement instead of three is what a
- * step costs in bookkeeping, which matters for long chains of small steps.
+ * apm_catalog_record_steps records that the upgrade (or downgrade) of n
+ * revisions ran, in order, with one statement: it adds them to (or removes
+ * them from) the applied set and appends their history rows, in that
+ * order, but only if every one of them still has the checksum it had
+ * before its SQL ran.  froms and tos are comma-separated lists of ids ("" for
+ * none).  Returns NULL when all was recorded; otherwise the first revision
+ * that changed or (*missing) is gone, and nothing was written.
+ *
+ * Bookkeeping per call rather than per step is what keeps a long chain of
+ * small steps near the cost of its SQL alone: a call in one transaction
+ * records all its steps at the end (in batches, to bound memory).
  */
 char *
-apm_catalog_record_step(ApmOperation operation, const char *id,
-						const char *checksum, List *from, List *to,
-						TimestampTz started_at)
+apm_catalog_record_steps(ApmOperation operation, int n, char **ids,
+						 char **checksums, char **froms, char **tos,
+						 TimestampTz *started, TimestampTz *finished,
+						 bool *missing)
 {
-	Oid			types[7] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, NAMEOID,
-	TIMESTAMPTZOID, BOOLOID};
-	Datum		values[7];
-	char	   *now = NULL;
+	Oid			types[8] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, NAMEOID, BOOLOID};
+	Datum		values[8];
+	char	   *bad = NULL;
 
-	values[0] = CStringGetTextDatum(id);
-	values[1] = CStringGetTextDatum(checksum);
-	values[2] = apm_text_array(from);
-	values[3] = apm_text_array(to);
-	values[4] = DirectFunctionCall1(namein, caller_name());
-	values[5] = TimestampTzGetDatum(started_at);
-	values[6] = BoolGetDatum(operation == APM_UPGRADE);
+	values[0] = text_array_of(ids, n);
+	values[1] = text_array_of(checksums, n);
+	values[2] = text_array_of(froms, n);
+	values[3] = text_array_of(tos, n);
+	values[4] = timestamptz_array_of(started, n);
+	values[5] = timestamptz_array_of(finished, n);
+	values[6] = DirectFunctionCall1(namein, caller_name());
+	values[7] = BoolGetDatum(operation == APM_UPGRADE);
 
-	/* $7 picks the applied-set change; the other one is planned away */
-	catalog_exec("WITH r AS (SELECT checksum FROM ap_migrate.revision"
-				 "            WHERE id OPERATOR(pg_catalog.=) $1),"
+	/* $8 picks the applied-set change; the other one does nothing */
+	catalog_exec("WITH s AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+				 "                                    pg_catalog.unnest($3), pg_catalog.unnest($4),"
+				 "                                    pg_catalog.unnest($5), pg_catalog.unnest($6))"
+				 "             WITH ORDINALITY AS s (id, checksum, froms, tos, started, finished, n)),"
+				 "     bad AS (SELECT s.id, r.id IS NULL AS missing"
+				 "               FROM s LEFT JOIN ap_migrate.revision r"
+				 "                 ON r.id OPERATOR(pg_catalog.=) s.id"
+				 "              WHERE r.checksum IS DISTINCT FROM s.checksum"
+				 "              ORDER BY s.n LIMIT 1),"
 				 "     a AS (INSERT INTO ap_migrate.applied"
 				 "            (revision, checksum, applied_at, applied_by)"
-				 "           SELECT $1, $2, pg_catalog.clock_timestamp(), $5 FROM r"
-				 "            WHERE $7 AND r.checksum OPERATOR(pg_catalog.=) $2),"
-				 "     d AS (DELETE FROM ap_migrate.applied"
-				 "            WHERE NOT $7 AND revision OPERATOR(pg_catalog.=) $1"
-				 "              AND (SELECT checksum FROM r) OPERATOR(pg_catalog.=) $2),"
+				 "           SELECT id, checksum, finished, $7 FROM s"
+				 "            WHERE $8 AND NOT EXISTS (SELECT FROM bad)),"
+				 "     d AS (DELETE FROM ap_migrate.applied a USING s"
+				 "            WHERE NOT $8 AND a.revision OPERATOR(pg_catalog.=) s.id"
+				 "              AND NOT EXISTS (SELECT FROM bad)),"
 				 "     h AS (INSERT INTO ap_migrate.history"
 				 "            (operation, revision, from_revisions, to_revisions, role,"
 				 "             started_at, duration, success)"
-				 "           SELECT CASE WHEN $7 THEN 'upgrade' ELSE 'downgrade' END,"
-				 "                  $1, $3, $4, $5, $6,"
-				 "                  pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $6, true"
-				 "             FROM r WHERE r.checksum OPERATOR(pg_catalog.=) $2)"
-				 "SELECT checksum FROM r",
-				 7, types, values, NULL, false, SPI_OK_SELECT);
+				 "           SELECT CASE WHEN $8 THEN 'upgrade' ELSE 'downgrade' END, id,"
+				 "                  pg_catalog.string_to_array(froms, ','),"
+				 "                  pg_catalog.string_to_array(tos, ','), $7, started,"
+				 "                  finished OPERATOR(pg_catalog.-) started, true"
+				 "             FROM s WHERE NOT EXISTS (SELECT FROM bad) ORDER BY n)"
+				 "SELECT id, missing FROM bad",
+				 8, types, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 1)
-		now = get_text(SPI_tuptable->vals[0], 1);
+	{
+		bad = get_text(SPI_tuptable->vals[0], 1);
+		*missing = get_bool(SPI_tuptable->vals[0], 2);
+	}
 	SPI_freetuptable(SPI_tuptable);
-	return now;
+	return bad;
 }
 
 /*

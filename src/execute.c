@@ -77,6 +77,21 @@ typedef struct StepContext
 
 static const char *const operation_verbs[] = {"upgrade", "downgrade", "stamp"};
 
+/* steps that ran and are not recorded yet (run_steps) */
+#define APM_RECORD_BATCH 1000
+
+typedef struct StepRecords
+{
+	MemoryContext cxt;			/* holds the strings; reset by each flush */
+	int			count;
+	char	   *ids[APM_RECORD_BATCH];
+	char	   *checksums[APM_RECORD_BATCH];
+	char	   *froms[APM_RECORD_BATCH];
+	char	   *tos[APM_RECORD_BATCH];
+	TimestampTz started[APM_RECORD_BATCH];
+	TimestampTz finished[APM_RECORD_BATCH];
+} StepRecords;
+
 /*
  * apm_begin starts an ap_migrate call: it connects to SPI and, for a call
  * that changes the catalog, makes the checks of step 1 and takes the lock.
@@ -622,7 +637,7 @@ parent_list(const ApmNode *node)
  * Run one step: read and verify the SQL, announce it, run it, record it.
  */
 static void
-run_step(ApmGraph *graph, int index, ApmOperation operation)
+run_step(ApmGraph *graph, int index, ApmOperation operation, StepRecords *records)
 {
 	ApmNode    *node = &graph->nodes[index];
 	TimestampTz started_at = GetCurrentTimestamp();
@@ -634,7 +649,8 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 	List	   *parents = parent_list(node);
 	List	   *self = list_make1(node->id);
 	char	   *parents_text;
-	char	   *after;
+	MemoryContext oldcxt;
+	int			r;
 
 	def = apm_catalog_fetch_step(node->id, &stored_checksum);
 	if (strcmp(apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional),
@@ -673,24 +689,18 @@ run_step(ApmGraph *graph, int index, ApmOperation operation)
 		run_outside(sql, node->owner, def->search_path, &ctx);
 
 	/*
-	 * The step's own SQL must not have changed or removed the revision (or
-	 * dropped the extension): record only what really ran.  The record is
-	 * written only if the checksum still matches.
+	 * Keep what to record; flush_records writes it, after checking that no
+	 * step's SQL changed or removed its revision (or dropped the extension).
 	 */
-	ctx.stmtno = 0;
-	after = operation == APM_UPGRADE ?
-		apm_catalog_record_step(operation, node->id, stored_checksum, parents, self,
-								started_at) :
-		apm_catalog_record_step(operation, node->id, stored_checksum, self, parents,
-								started_at);
-	if (after == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("revision \"%s\" does not exist", node->id)));
-	if (strcmp(after, stored_checksum) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("revision \"%s\" was changed by its own SQL", node->id)));
+	oldcxt = MemoryContextSwitchTo(records->cxt);
+	r = records->count++;
+	records->ids[r] = pstrdup(node->id);
+	records->checksums[r] = pstrdup(stored_checksum);
+	records->froms[r] = apm_join_strings(operation == APM_UPGRADE ? parents : self, ",");
+	records->tos[r] = apm_join_strings(operation == APM_UPGRADE ? self : parents, ",");
+	records->started[r] = started_at;
+	records->finished[r] = GetCurrentTimestamp();
+	MemoryContextSwitchTo(oldcxt);
 	node->applied = operation == APM_UPGRADE;
 	error_context_stack = errcallback.previous;
 }
@@ -773,8 +783,39 @@ upgrade_noop(const char *target)
 }
 
 /*
+ * Record the steps kept in records (apm_catalog_record_steps), refusing
+ * if a step's SQL changed or removed its revision: record only what really
+ * ran.
+ */
+static void
+flush_records(ApmOperation operation, StepRecords *records)
+{
+	bool		missing = false;
+	char	   *bad;
+
+	if (records->count == 0)
+		return;
+	bad = apm_catalog_record_steps(operation, records->count, records->ids,
+								   records->checksums, records->froms, records->tos,
+								   records->started, records->finished, &missing);
+	if (bad != NULL && missing)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("revision \"%s\" does not exist", bad),
+				 errdetail("The SQL of a step of this call removed it.")));
+	if (bad != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" was changed by the SQL of a step of this call", bad)));
+	records->count = 0;
+	MemoryContextReset(records->cxt);
+}
+
+/*
  * Run the steps of a plan, each in a memory context reset after it, and
- * with commit_each (procedures only) commit after each step.
+ * with commit_each (procedures only) commit after each step.  Steps are
+ * recorded in batches: at the end of the call (or every APM_RECORD_BATCH
+ * steps) in one transaction, before each commit in the procedures.
  */
 static void
 run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
@@ -784,14 +825,20 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 												  "ap_migrate step",
 												  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext oldcxt;
+	StepRecords *records = palloc(sizeof(StepRecords));
 	int			i;
 
+	records->cxt = AllocSetContextCreate(CurrentMemoryContext, "ap_migrate records",
+										 ALLOCSET_DEFAULT_SIZES);
+	records->count = 0;
 	for (i = 0; i < plan->nsteps; i++)
 	{
 		oldcxt = MemoryContextSwitchTo(stepcxt);
-		run_step(graph, plan->steps[i], plan->operation);
+		run_step(graph, plan->steps[i], plan->operation, records);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(stepcxt);
+		if (commit_each || records->count == APM_RECORD_BATCH)
+			flush_records(plan->operation, records);
 		if (commit_each)
 		{
 			/*
@@ -811,6 +858,9 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 			SPI_commit();
 		}
 	}
+	flush_records(plan->operation, records);
+	MemoryContextDelete(records->cxt);
+	pfree(records);
 	MemoryContextDelete(stepcxt);
 }
 
