@@ -964,22 +964,25 @@ apm_catalog_record_steps(ApmOperation operation, int n, char **ids,
 
 /*
  * apm_catalog_messages returns the messages of the given nodes, in the
- * same order, with one query.
+ * same order, with one query.  The ids go straight into the array
+ * parameter: a plan can have as many steps as the graph has revisions.
  */
 char **
 apm_catalog_messages(const ApmGraph *graph, const int *indexes, int count)
 {
 	Oid			types[1] = {TEXTARRAYOID};
 	Datum		values[1];
-	List	   *ids = NIL;
+	Datum	   *ids;
 	char	  **messages = palloc0(sizeof(char *) * Max(count, 1));
 	uint64		i;
 
 	if (count == 0)
 		return messages;
+	ids = palloc(sizeof(Datum) * count);
 	for (i = 0; i < count; i++)
-		ids = lappend(ids, graph->nodes[indexes[i]].id);
-	values[0] = apm_text_array(ids);
+		ids[i] = CStringGetTextDatum(graph->nodes[indexes[i]].id);
+	values[0] = PointerGetDatum(construct_array(ids, count, TEXTOID, -1, false,
+												TYPALIGN_INT));
 	catalog_exec("SELECT u.n, r.message"
 				 "  FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, n)"
 				 "  JOIN ap_migrate.revision r ON r.id OPERATOR(pg_catalog.=) u.id",

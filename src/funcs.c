@@ -156,6 +156,21 @@ index_array(List *indexes, int *n)
 }
 
 /*
+ * A List of node indexes as flags over the graph's nodes, for membership
+ * tests in a loop over many rows (list_member_int would make it quadratic).
+ */
+static bool *
+index_flags(const ApmGraph *graph, List *indexes)
+{
+	bool	   *flags = palloc0(sizeof(bool) * Max(graph->nnodes, 1));
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+		flags[lfirst_int(lc)] = true;
+	return flags;
+}
+
+/*
  * ap_migrate_add(revision text, down_revision text[], upgrade text,
  *				  downgrade text, message text, branch_labels text[],
  *				  depends_on text[], transactional boolean, owner regrole)
@@ -418,7 +433,7 @@ ap_migrate_heads(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ApmGraph   *graph;
-	List	   *current;
+	bool	   *current;
 	int		   *indexes;
 	char	  **messages;
 	int			n;
@@ -428,7 +443,7 @@ ap_migrate_heads(PG_FUNCTION_ARGS)
 	apm_begin("ap_migrate_heads()", false);
 
 	graph = apm_catalog_load_graph();
-	current = apm_graph_current(graph);
+	current = index_flags(graph, apm_graph_current(graph));
 	indexes = index_array(apm_graph_heads(graph), &n);
 	messages = apm_catalog_messages(graph, indexes, n);
 
@@ -439,7 +454,7 @@ ap_migrate_heads(PG_FUNCTION_ARGS)
 		bool		nulls[4] = {0};
 
 		values[0] = CStringGetTextDatum(node->id);
-		values[1] = BoolGetDatum(list_member_int(current, indexes[i]));
+		values[1] = BoolGetDatum(current[indexes[i]]);
 		values[2] = strings_to_array(node->labels, node->nlabels);
 		values[3] = CStringGetTextDatum(messages[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -506,7 +521,7 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 	int		   *order;
 	bool	   *listed;
 	char	  **messages;
-	List	   *current;
+	bool	   *current;
 	int			count;
 	int			i;
 
@@ -516,7 +531,7 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 	apm_begin("ap_migrate_history()", false);
 
 	graph = apm_catalog_load_graph();
-	current = apm_graph_current(graph);
+	current = index_flags(graph, apm_graph_current(graph));
 	if (range != NULL)
 	{
 		/* start:end, as alembic history -r; needs a navigable graph */
@@ -568,7 +583,7 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 		values[3] = BoolGetDatum(node->nchildren == 0);
 		values[4] = BoolGetDatum(node->nchildren > 1);
 		values[5] = BoolGetDatum(node->nparents > 1);
-		values[6] = BoolGetDatum(list_member_int(current, order[i]));
+		values[6] = BoolGetDatum(current[order[i]]);
 		values[7] = BoolGetDatum(node->applied);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

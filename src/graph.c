@@ -10,7 +10,9 @@
  * open, the one registered first comes first (upgrade) or last (downgrade).
  * Ids map to indexes through one hash table; every algorithm here is a
  * single pass over nodes and edges, O(N + E), or O((N + E) log N) where a
- * priority queue keeps the order deterministic.
+ * priority queue keeps the order deterministic or, for the walk in
+ * Alembic's order, where heaps keep its bookkeeping incremental (see the
+ * comment above WalkState for the one shape where it is not).
  *
  * Nothing here touches the database.
  *
@@ -623,46 +625,472 @@ apm_graph_descendants(const ApmGraph *graph, List *from)
 }
 
 /*
+ * The walk in Alembic's order (apm_graph_walk_order).
+ *
+ * Alembic 1.8's RevisionMap._topological_sort keeps a list of current
+ * heads, each with the set of its ancestors, and before taking a head's
+ * revision looks it up in every other head's set; at each merge point or
+ * dependency it computes the sets again.  That is O(N) per step and per
+ * head, O(N^2) on a graph with merges.  The walk here takes exactly the
+ * same steps with bookkeeping that changes only where the walk is:
+ *
+ * - Each head carries a key, and the keys are in list order: a head that
+ *   takes the place of the head just walked takes over its key, a head
+ *   appended to the list gets a key above every other.  The list itself is
+ *   a doubly linked list of keys.
+ *
+ * - The reach of a node is the smallest key of a head it is an ancestor of
+ *   (or is), WALK_NONE when there is none.  A head is blocked exactly when
+ *   one of its children or dependents has a reach, and the head Alembic
+ *   then switches to, the first in list order that has it as an ancestor,
+ *   is the one whose key is the smallest such reach.  Each node keeps its
+ *   children and dependents in a min-heap (its "above" heap) by a lower
+ *   bound of their reach, so that is found at the top of the heap.
+ *
+ * - A reach never decreases: the heads that replace a head have its key or
+ *   a new, larger one.  So a lower bound stays one; when an entry comes to
+ *   the top of a heap, its node's reach is looked up, and if it has grown
+ *   the entry goes back in with the new value.
+ *
+ * - Reaches are computed on demand, from the top of the above heaps
+ *   upwards, and remembered.  When the walk takes a revision, what is
+ *   remembered below it is forgotten, down to the nodes already forgotten:
+ *   a remembered reach was computed from remembered reaches above it, so
+ *   nothing under a forgotten node still depends on what changed.  A node
+ *   is forgotten at most once per computation, and computed only when a
+ *   head under it asks.
+ *
+ * Cost: a step down a line is O(1), and each edge is pushed and popped a
+ * bounded number of times while the walk goes through branches and merges,
+ * so chains and graphs of branches and merges take O((N + E) log N) in all.
+ * The bound does not hold when many revisions of one line are heads at
+ * once (every revision of a branch a dependency of the branch walked
+ * first): a head under that line asks again after each of its revisions is
+ * taken, and each answer walks up what is left of the line, O(N^2) in all,
+ * which is what Alembic's scan of its heads costs on every graph.
+ */
+
+/* reach of a node no current head leads to */
+#define WALK_NONE	PG_INT32_MAX
+
+/* one child or dependent of a node, with a lower bound of its reach */
+typedef struct WalkEntry
+{
+	int			reach;
+	int			node;
+} WalkEntry;
+
+/* a min-heap of WalkEntry by reach */
+typedef struct WalkHeap
+{
+	int			n;
+	int			cap;
+	WalkEntry  *e;
+} WalkHeap;
+
+/* what apm_graph_walk_order keeps while it walks */
+typedef struct WalkState
+{
+	const ApmGraph *graph;
+	bool	   *below_heads;	/* ancestor of a starting head (or one) */
+	int		   *reach;			/* remembered reach, if known[] */
+	bool	   *known;
+	WalkHeap   *above;			/* per node: its children and dependents */
+	int		   *head_key;		/* key of a current head, -1 otherwise */
+	int		   *key_node;		/* per key: the head */
+	int		   *key_prev;		/* per key: the previous key, or -1 */
+	int		   *key_next;		/* per key: the next key, or -1 */
+	int			first_key;		/* -1 when the list is empty */
+	int			last_key;
+	int			nkeys;			/* keys handed out so far */
+	int		   *stack;			/* scratch stack, one slot per node */
+	int		   *pgen;			/* longest path to a base along parents, or
+								 * NULL until normalized_deps needs it */
+	int		   *wanted;			/* scratch marks of normalized_deps */
+	int		   *visited;
+	int			markgen;
+} WalkState;
+
+/*
+ * Push an entry on an above heap.  A heap starts with room for every child
+ * and dependent; it grows past that only while it holds outdated entries.
+ */
+static void
+walk_heap_push(WalkHeap *heap, int reach, int node)
+{
+	int			i;
+
+	if (heap->n == heap->cap)
+	{
+		int			newcap = Max(heap->cap * 2, 4);
+		WalkEntry  *e = palloc(sizeof(WalkEntry) * newcap);
+
+		/* the initial arrays share one allocation: copy, never repalloc */
+		if (heap->n > 0)
+			memcpy(e, heap->e, sizeof(WalkEntry) * heap->n);
+		heap->e = e;
+		heap->cap = newcap;
+	}
+	i = heap->n++;
+	while (i > 0 && heap->e[(i - 1) / 2].reach > reach)
+	{
+		heap->e[i] = heap->e[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	heap->e[i].reach = reach;
+	heap->e[i].node = node;
+}
+
+/* Remove the top entry of an above heap */
+static void
+walk_heap_pop(WalkHeap *heap)
+{
+	WalkEntry	last = heap->e[--heap->n];
+	int			i = 0;
+
+	for (;;)
+	{
+		int			c = 2 * i + 1;
+
+		if (c >= heap->n)
+			break;
+		if (c + 1 < heap->n && heap->e[c + 1].reach < heap->e[c].reach)
+			c++;
+		if (heap->e[c].reach >= last.reach)
+			break;
+		heap->e[i] = heap->e[c];
+		i = c;
+	}
+	if (heap->n > 0)
+		heap->e[i] = last;
+}
+
+/*
+ * The reach of x, computed (and remembered) from the above heaps as far up
+ * as nothing is remembered.  Iterative, with an explicit stack: the nodes
+ * above x can form a line as long as the graph.
+ */
+static int
+walk_reach(WalkState *ws, int x)
+{
+	int			top = 0;
+
+	if (ws->known[x])
+		return ws->reach[x];
+	ws->stack[top++] = x;
+	while (top > 0)
+	{
+		int			z = ws->stack[top - 1];
+		WalkHeap   *heap = &ws->above[z];
+		int			r;
+
+		/* settle the top entry: exact, or the heap is empty */
+		while (heap->n > 0)
+		{
+			int			y = heap->e[0].node;
+
+			if (!ws->known[y])
+				break;			/* compute y first */
+			if (ws->reach[y] == heap->e[0].reach)
+				break;			/* exact */
+			Assert(ws->reach[y] > heap->e[0].reach);
+			walk_heap_pop(heap);
+			if (ws->reach[y] != WALK_NONE)
+				walk_heap_push(heap, ws->reach[y], y);
+		}
+		if (heap->n > 0 && !ws->known[heap->e[0].node])
+		{
+			/* acyclic graph: y is not on the stack yet */
+			ws->stack[top++] = heap->e[0].node;
+			continue;
+		}
+
+		r = ws->head_key[z] >= 0 ? ws->head_key[z] : WALK_NONE;
+		if (heap->n > 0)
+			r = Min(r, heap->e[0].reach);
+		ws->reach[z] = r;
+		ws->known[z] = true;
+		top--;
+	}
+	return ws->reach[x];
+}
+
+/*
+ * The key of the first head in list order that has x as a proper
+ * ancestor, or WALK_NONE: the smallest reach of x's children and
+ * dependents.
+ */
+static int
+walk_blocker(WalkState *ws, int x)
+{
+	(void) walk_reach(ws, x);
+	return ws->above[x].n > 0 ? ws->above[x].e[0].reach : WALK_NONE;
+}
+
+/*
+ * Forget the remembered reach of the nodes below x (x stays), down to the
+ * ones already forgotten or known to reach nothing (they never will).
+ */
+static void
+walk_forget_below(WalkState *ws, int x)
+{
+	const ApmGraph *graph = ws->graph;
+	int			top = 0;
+
+	ws->stack[top++] = x;
+	while (top > 0)
+	{
+		const ApmNode *node = &graph->nodes[ws->stack[--top]];
+		int			k,
+					j;
+
+		for (k = 0; k < 2; k++)
+		{
+			int			nnext = k == 0 ? node->nparents : node->ndeps;
+			const int  *next = k == 0 ? node->parents : node->deps;
+
+			for (j = 0; j < nnext; j++)
+			{
+				int			w = next[j];
+
+				if (w < 0 || !ws->known[w] || ws->reach[w] == WALK_NONE)
+					continue;
+				ws->known[w] = false;
+				ws->stack[top++] = w;
+			}
+		}
+	}
+}
+
+/*
+ * Set up the above heaps for the starting heads (ws->head_key is filled
+ * in): every node under them gets an entry for each of its children and
+ * dependents also under them, with the lower bound 0; nothing is known
+ * yet.  Nodes not under them never reach a head and have no entries.
+ */
+static void
+walk_setup(WalkState *ws, List *heads)
+{
+	const ApmGraph *graph = ws->graph;
+	int			n = Max(graph->nnodes, 1);
+	WalkEntry  *pool;
+	int			npool = 0;
+	int			i,
+				j,
+				k;
+
+	ws->below_heads = closure(graph, heads, true, false, false);
+	ws->reach = palloc(sizeof(int) * n);
+	ws->known = palloc(sizeof(bool) * n);
+	ws->above = palloc0(sizeof(WalkHeap) * n);
+	ws->stack = palloc(sizeof(int) * n);
+	for (i = 0; i < graph->nnodes; i++)
+	{
+		/* outside, the reach is WALK_NONE and known from the start */
+		ws->known[i] = !ws->below_heads[i];
+		ws->reach[i] = WALK_NONE;
+		if (ws->below_heads[i])
+			npool += graph->nodes[i].nchildren + graph->nodes[i].ndependents;
+	}
+
+	pool = palloc(sizeof(WalkEntry) * Max(npool, 1));
+	for (i = 0; i < graph->nnodes; i++)
+	{
+		const ApmNode *node = &graph->nodes[i];
+
+		if (!ws->below_heads[i])
+			continue;
+		ws->above[i].e = pool;
+		ws->above[i].cap = node->nchildren + node->ndependents;
+		pool += ws->above[i].cap;
+		for (k = 0; k < 2; k++)
+		{
+			int			nnext = k == 0 ? node->nchildren : node->ndependents;
+			const int  *next = k == 0 ? node->children : node->dependents;
+
+			/* all equal: any order is a heap */
+			for (j = 0; j < nnext; j++)
+				if (ws->below_heads[next[j]])
+				{
+					ws->above[i].e[ws->above[i].n].reach = 0;
+					ws->above[i].e[ws->above[i].n].node = next[j];
+					ws->above[i].n++;
+				}
+		}
+	}
+}
+
+/*
+ * Length of the longest path from a base to each node along parents, so
+ * that an ancestor (along parents) always has a smaller one.
+ */
+static int *
+parent_generations(const ApmGraph *graph)
+{
+	int			n = Max(graph->nnodes, 1);
+	int		   *gen = palloc0(sizeof(int) * n);
+	int		   *pending = palloc0(sizeof(int) * n);
+	int		   *queue = palloc(sizeof(int) * n);
+	int			qhead = 0,
+				qtail = 0;
+	int			i,
+				j;
+
+	for (i = 0; i < graph->nnodes; i++)
+	{
+		for (j = 0; j < graph->nodes[i].nparents; j++)
+			if (graph->nodes[i].parents[j] >= 0)
+				pending[i]++;
+		if (pending[i] == 0)
+			queue[qtail++] = i;
+	}
+	while (qhead < qtail)
+	{
+		const ApmNode *node = &graph->nodes[queue[qhead++]];
+		int			g = gen[queue[qhead - 1]] + 1;
+
+		for (j = 0; j < node->nchildren; j++)
+		{
+			int			c = node->children[j];
+
+			gen[c] = Max(gen[c], g);
+			if (--pending[c] == 0)
+				queue[qtail++] = c;
+		}
+	}
+	pfree(pending);
+	pfree(queue);
+	return gen;
+}
+
+/*
  * The dependencies of a node that none of its ancestors (along parents)
  * already depends on: Alembic's _normalized_resolved_dependencies, in
  * declared order (Alembic builds it from a set, so its order is not
  * defined when there are several).
+ *
+ * Only a revision that shares a dependency with v and lies lower than v
+ * (by parent generation) can be such an ancestor, which most of the time
+ * rules every ancestor out at once; otherwise the walk down from v stops at
+ * the lowest of those revisions, or when every dependency is accounted
+ * for.
  */
 static List *
-normalized_deps(const ApmGraph *graph, int v)
+normalized_deps(WalkState *ws, int v)
 {
+	const ApmGraph *graph = ws->graph;
 	const ApmNode *node = &graph->nodes[v];
 	List	   *deps = NIL;
-	bool	   *ancestors;
-	bool	   *inherited;
+	int			lowest = PG_INT32_MAX;
+	int			nwanted = 0;
+	int			top = 0;
+	int			mark;
 	int			i,
 				j;
 
 	if (node->ndeps == 0)
 		return NIL;
-	ancestors = closure(graph, list_make1_int(v), true, false, true);
-	inherited = palloc0(sizeof(bool) * graph->nnodes);
-	for (i = 0; i < graph->nnodes; i++)
+	if (ws->pgen == NULL)
 	{
-		if (!ancestors[i] || i == v)
+		ws->pgen = parent_generations(graph);
+		ws->wanted = palloc0(sizeof(int) * Max(graph->nnodes, 1));
+		ws->visited = palloc0(sizeof(int) * Max(graph->nnodes, 1));
+	}
+
+	/* the lowest other revision depending on one of v's dependencies */
+	for (j = 0; j < node->ndeps; j++)
+	{
+		const ApmNode *dep;
+
+		if (node->deps[j] < 0)
 			continue;
-		for (j = 0; j < graph->nodes[i].ndeps; j++)
-			if (graph->nodes[i].deps[j] >= 0)
-				inherited[graph->nodes[i].deps[j]] = true;
+		dep = &graph->nodes[node->deps[j]];
+		for (i = 0; i < dep->ndependents; i++)
+		{
+			int			a = dep->dependents[i];
+
+			if (a != v && ws->pgen[a] < ws->pgen[v])
+				lowest = Min(lowest, ws->pgen[a]);
+		}
+	}
+
+	/*
+	 * wanted[d] == mark: d is a dependency of v that no ancestor seen so far
+	 * depends on; visited[a] == mark: the walk has been at a.
+	 */
+	mark = ++ws->markgen;
+	if (lowest != PG_INT32_MAX)
+	{
+		for (j = 0; j < node->ndeps; j++)
+			if (node->deps[j] >= 0 && ws->wanted[node->deps[j]] != mark)
+			{
+				ws->wanted[node->deps[j]] = mark;
+				nwanted++;
+			}
+		ws->stack[top++] = v;
+		ws->visited[v] = mark;
+		while (top > 0 && nwanted > 0)
+		{
+			const ApmNode *a = &graph->nodes[ws->stack[--top]];
+
+			if (a != node)
+				for (j = 0; j < a->ndeps; j++)
+					if (a->deps[j] >= 0 && ws->wanted[a->deps[j]] == mark)
+					{
+						ws->wanted[a->deps[j]] = 0;
+						nwanted--;
+					}
+			for (j = 0; j < a->nparents; j++)
+			{
+				int			p = a->parents[j];
+
+				if (p >= 0 && ws->pgen[p] >= lowest && ws->visited[p] != mark)
+				{
+					ws->visited[p] = mark;
+					ws->stack[top++] = p;
+				}
+			}
+		}
 	}
 	for (j = 0; j < node->ndeps; j++)
-		if (node->deps[j] >= 0 && !inherited[node->deps[j]])
-			deps = lappend_int(deps, node->deps[j]);
-	pfree(ancestors);
-	pfree(inherited);
+	{
+		int			d = node->deps[j];
+
+		if (d >= 0 && (lowest == PG_INT32_MAX || ws->wanted[d] == mark))
+			deps = lappend_int(deps, d);
+	}
 	return deps;
 }
 
-/* qsort comparator for node indexes */
-static int
-compare_index(const void *a, const void *b)
+/* Append a head at the end of the list, with a new key */
+static void
+walk_append_head(WalkState *ws, int node)
 {
-	return *(const int *) a - *(const int *) b;
+	int			key = ws->nkeys++;
+
+	ws->key_node[key] = node;
+	ws->key_prev[key] = ws->last_key;
+	ws->key_next[key] = -1;
+	if (ws->last_key >= 0)
+		ws->key_next[ws->last_key] = key;
+	else
+		ws->first_key = key;
+	ws->last_key = key;
+	ws->head_key[node] = key;
+}
+
+/* Remove a key from the list of heads */
+static void
+walk_remove_key(WalkState *ws, int key)
+{
+	if (ws->key_prev[key] >= 0)
+		ws->key_next[ws->key_prev[key]] = ws->key_next[key];
+	else
+		ws->first_key = ws->key_next[key];
+	if (ws->key_next[key] >= 0)
+		ws->key_prev[ws->key_next[key]] = ws->key_prev[key];
+	else
+		ws->last_key = ws->key_prev[key];
 }
 
 /*
@@ -675,10 +1103,12 @@ compare_index(const void *a, const void *b)
  * It walks down from the heads (the given nodes that are members, lowest
  * index first), emitting each member it passes, and keeps walking down the
  * same branch as long as no other head still needs the current node as an
- * ancestor; when one does, it switches to that head first.  A node's next
- * nodes down are its parents in declared order, then its normalized
- * dependencies.  An upgrade runs this order reversed; a downgrade runs it
- * as is, from the current revisions.
+ * ancestor; when one does, it switches to the first such head in its list
+ * of heads.  A node's next nodes down are its parents in declared order,
+ * then its normalized dependencies: the first replaces the node in the
+ * list, the others are appended.  An upgrade runs this order reversed; a
+ * downgrade runs it as is, from the current revisions.  See the comment
+ * above WalkState for how the bookkeeping stays O((N + E) log N).
  */
 int *
 apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
@@ -687,35 +1117,46 @@ apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
 	int			n = Max(graph->nnodes, 1);
 	bool	   *todo = palloc(sizeof(bool) * n);
 	int		   *order = palloc(sizeof(int) * n);
-	int		   *current = palloc(sizeof(int) * n);
-	bool	  **ancestors = palloc(sizeof(bool *) * n);
-	int			ncurrent = 0;
+	bool	   *start = palloc0(sizeof(bool) * n);
+	List	   *start_heads = NIL;
+	WalkState	ws;
 	int			norder = 0;
-	int			idx = 0;
+	int			cur;
 	int			i;
 	ListCell   *lc;
 
 	memcpy(todo, member, sizeof(bool) * graph->nnodes);
+	memset(&ws, 0, sizeof(ws));
+	ws.graph = graph;
+	ws.head_key = palloc(sizeof(int) * n);
+	ws.key_node = palloc(sizeof(int) * n);
+	ws.key_prev = palloc(sizeof(int) * n);
+	ws.key_next = palloc(sizeof(int) * n);
+	ws.first_key = ws.last_key = -1;
+	for (i = 0; i < graph->nnodes; i++)
+		ws.head_key[i] = -1;
 
+	/* the starting heads: members, each once, lowest index first */
 	foreach(lc, heads)
-	{
-		int			h = lfirst_int(lc);
-		bool		seen = false;
+		if (todo[lfirst_int(lc)])
+			start[lfirst_int(lc)] = true;
+	for (i = 0; i < graph->nnodes; i++)
+		if (start[i])
+		{
+			walk_append_head(&ws, i);
+			start_heads = lappend_int(start_heads, i);
+		}
+	pfree(start);
 
-		for (i = 0; i < ncurrent; i++)
-			seen = seen || current[i] == h;
-		if (todo[h] && !seen)
-			current[ncurrent++] = h;
-	}
-	qsort(current, ncurrent, sizeof(int), compare_index);
-	for (i = 0; i < ncurrent; i++)
-		ancestors[i] = closure(graph, list_make1_int(current[i]), true, false, false);
+	if (start_heads != NIL)
+		walk_setup(&ws, start_heads);
 
-	while (ncurrent > 0)
+	cur = ws.first_key;
+	while (cur >= 0)
 	{
-		int			candidate = current[idx];
+		int			candidate = ws.key_node[cur];
 		const ApmNode *node = &graph->nodes[candidate];
-		List	   *down = NIL;
+		int			blocker;
 		List	   *add = NIL;
 		List	   *deps;
 		int			k;
@@ -723,12 +1164,10 @@ apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
 		CHECK_FOR_INTERRUPTS();
 
 		/* another head that still needs the candidate goes first */
-		for (k = 0; k < ncurrent; k++)
-			if (k != idx && ancestors[k][candidate])
-				break;
-		if (k < ncurrent)
+		blocker = walk_blocker(&ws, candidate);
+		if (blocker != WALK_NONE)
 		{
-			idx = k;
+			cur = blocker;
 			continue;
 		}
 
@@ -739,54 +1178,48 @@ apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
 		}
 
 		/* the next heads: parents, then normalized dependencies */
-		deps = normalized_deps(graph, candidate);
 		for (k = 0; k < node->nparents; k++)
-			if (node->parents[k] >= 0)
-				down = lappend_int(down, node->parents[k]);
-		down = list_concat(down, deps);
-		foreach(lc, down)
+		{
+			int			r = node->parents[k];
+
+			if (r >= 0 && todo[r] && ws.head_key[r] < 0 &&
+				!list_member_int(add, r))
+				add = lappend_int(add, r);
+		}
+		deps = normalized_deps(&ws, candidate);
+		foreach(lc, deps)
 		{
 			int			r = lfirst_int(lc);
-			bool		is_current = false;
 
-			for (k = 0; k < ncurrent; k++)
-				is_current = is_current || current[k] == r;
-			if (todo[r] && !is_current && !list_member_int(add, r))
+			if (todo[r] && ws.head_key[r] < 0 && !list_member_int(add, r))
 				add = lappend_int(add, r);
 		}
 
+		ws.head_key[candidate] = -1;
 		if (add == NIL)
 		{
-			/* this branch is done */
-			pfree(ancestors[idx]);
-			for (k = idx; k < ncurrent - 1; k++)
-			{
-				current[k] = current[k + 1];
-				ancestors[k] = ancestors[k + 1];
-			}
-			ncurrent--;
-			idx = Max(idx - 1, 0);
-		}
-		else if (deps == NIL && node->nparents == 1)
-		{
-			/* plain movement down a line */
-			current[idx] = linitial_int(add);
-			ancestors[idx][candidate] = false;
+			/* this branch is done: back to the previous head */
+			int			next = ws.key_prev[cur] >= 0 ? ws.key_prev[cur] :
+				ws.key_next[cur];
+
+			walk_remove_key(&ws, cur);
+			cur = next;
 		}
 		else
 		{
-			/* a merge point or dependencies: the walk forks */
-			pfree(ancestors[idx]);
-			current[idx] = linitial_int(add);
-			ancestors[idx] = closure(graph, list_make1_int(current[idx]), true, false, false);
+			/* the first next head takes the candidate's place and key */
+			ws.key_node[cur] = linitial_int(add);
+			ws.head_key[linitial_int(add)] = cur;
 			for_each_from(lc, add, 1)
-			{
-				current[ncurrent] = lfirst_int(lc);
-				ancestors[ncurrent] = closure(graph, list_make1_int(current[ncurrent]),
-											  true, false, false);
-				ncurrent++;
-			}
+				walk_append_head(&ws, lfirst_int(lc));
 		}
+		list_free(add);
+		list_free(deps);
+
+		/* the candidate is no longer a head: what lies under it may change */
+		ws.reach[candidate] = WALK_NONE;
+		ws.known[candidate] = true;
+		walk_forget_below(&ws, candidate);
 	}
 
 	/* members no head leads to (none, for the sets plans ask about) */
@@ -801,8 +1234,6 @@ apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
 		}
 
 	pfree(todo);
-	pfree(current);
-	pfree(ancestors);
 	*count = norder;
 	return order;
 }

@@ -38,6 +38,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/syscache.h"
 
 #include "ap_migrate.h"
@@ -208,7 +209,6 @@ apm_checksum(const char *upgrade_sql, const char *downgrade_sql,
 	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
 	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
-	int			i;
 
 	if (pg_cryptohash_init(ctx) < 0)
 		elog(ERROR, "could not compute revision checksum: %s", pg_cryptohash_error(ctx));
@@ -219,8 +219,8 @@ apm_checksum(const char *upgrade_sql, const char *downgrade_sql,
 		elog(ERROR, "could not compute revision checksum: %s", pg_cryptohash_error(ctx));
 	pg_cryptohash_free(ctx);
 
-	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		sprintf(hex + 2 * i, "%02x", digest[i]);
+	/* lowercase hex; validation computes one per revision, so no sprintf */
+	hex[hex_encode((const char *) digest, sizeof(digest), hex)] = '\0';
 	return hex;
 }
 
