@@ -650,6 +650,8 @@ run_step(ApmGraph *graph, int index, ApmOperation operation, StepRecords *record
 	List	   *self = list_make1(node->id);
 	char	   *parents_text;
 	MemoryContext oldcxt;
+	char	   *froms;
+	char	   *tos;
 	int			r;
 
 	def = apm_catalog_fetch_step(node->id, &stored_checksum);
@@ -692,12 +694,14 @@ run_step(ApmGraph *graph, int index, ApmOperation operation, StepRecords *record
 	 * Keep what to record; flush_records writes it, after checking that no
 	 * step's SQL changed or removed its revision (or dropped the extension).
 	 */
+	froms = apm_join_strings(operation == APM_UPGRADE ? parents : self, ",");
+	tos = apm_join_strings(operation == APM_UPGRADE ? self : parents, ",");
 	oldcxt = MemoryContextSwitchTo(records->cxt);
 	r = records->count++;
 	records->ids[r] = pstrdup(node->id);
 	records->checksums[r] = pstrdup(stored_checksum);
-	records->froms[r] = apm_join_strings(operation == APM_UPGRADE ? parents : self, ",");
-	records->tos[r] = apm_join_strings(operation == APM_UPGRADE ? self : parents, ",");
+	records->froms[r] = pstrdup(froms);
+	records->tos[r] = pstrdup(tos);
 	records->started[r] = started_at;
 	records->finished[r] = GetCurrentTimestamp();
 	MemoryContextSwitchTo(oldcxt);
