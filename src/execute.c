@@ -1087,10 +1087,14 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 		/* a fresh transaction, so the state read below follows the lock */
 		SPI_commit();
 
-		graph = apm_load_usable_graph(true);
-		plan = apm_resolve_plan(graph, target, operation);
-		apm_check_steps(graph, plan, true);
-		run_steps(graph, plan, true);
+		/* the same fast path as the function's when every head is applied */
+		if (operation != APM_UPGRADE || upgrade_noop(target) == NULL)
+		{
+			graph = apm_load_usable_graph(true);
+			plan = apm_resolve_plan(graph, target, operation);
+			apm_check_steps(graph, plan, true);
+			run_steps(graph, plan, true);
+		}
 	}
 	PG_CATCH();
 	{
