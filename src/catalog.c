@@ -268,40 +268,76 @@ apm_text_array(List *items)
 	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* A row of the graph query and its registration order, for sorting */
+typedef struct LoadRow
+{
+	int64		seq;
+	uint64		row;
+} LoadRow;
+
+/* qsort comparator: registration order */
+static int
+compare_load_rows(const void *a, const void *b)
+{
+	int64		sa = ((const LoadRow *) a)->seq;
+	int64		sb = ((const LoadRow *) b)->seq;
+
+	return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
 /*
  * apm_catalog_load_graph reads every registered revision's structure (not
  * its SQL) with the applied state, and builds the graph.  Applied
  * revisions that are not registered come back as orphans.
+ *
+ * The rows are put in registration order here rather than by ORDER BY:
+ * a sort of the whole rows spills to disk past work_mem (from about 20,000
+ * revisions with the default 4MB), a sort of (seq, row number) pairs in
+ * memory costs a fraction of it.
  */
 ApmGraph *
 apm_catalog_load_graph(void)
 {
 	ApmGraph   *graph;
+	LoadRow    *rows;
+	uint64		nrows = 0;
 	uint64		i;
 
 	catalog_exec("SELECT r.id, r.down_revision, r.depends_on, r.branch_labels,"
 				 "       r.transactional, r.downgrade_sql IS NOT NULL,"
 				 "       r.owner::pg_catalog.oid, a.revision,"
-				 "       a.checksum OPERATOR(pg_catalog.<>) r.checksum"
+				 "       a.checksum OPERATOR(pg_catalog.<>) r.checksum, r.seq"
 				 "  FROM ap_migrate.revision r"
 				 "  FULL JOIN ap_migrate.applied a"
-				 "    ON a.revision OPERATOR(pg_catalog.=) r.id"
-				 " ORDER BY r.seq",
+				 "    ON a.revision OPERATOR(pg_catalog.=) r.id",
 				 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
 
 	graph = apm_graph_create((int) SPI_processed);
+	rows = palloc(sizeof(LoadRow) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
-		char	   *id = get_text(tuple, 1);
-		ApmNode    *node;
 		bool		isnull;
+		Datum		seq = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 10, &isnull);
 
-		if (id == NULL)
+		if (isnull)
 		{
 			graph->orphans = lappend(graph->orphans, get_text(tuple, 8));
 			continue;
 		}
+		rows[nrows].seq = DatumGetInt64(seq);
+		rows[nrows].row = i;
+		nrows++;
+	}
+	qsort(rows, nrows, sizeof(LoadRow), compare_load_rows);
+
+	for (i = 0; i < nrows; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[rows[i].row];
+		char	   *id = get_text(tuple, 1);
+		ApmNode    *node;
+		bool		isnull;
+
 		node = apm_graph_add_node(graph, id);
 		node->nparents = get_text_array(tuple, 2, &node->parent_ids);
 		node->ndeps = get_text_array(tuple, 3, &node->dep_ids);
@@ -314,6 +350,7 @@ apm_catalog_load_graph(void)
 		node->drifted = get_bool(tuple, 9);
 		pfree(id);
 	}
+	pfree(rows);
 	SPI_freetuptable(SPI_tuptable);
 
 	apm_graph_link(graph);
@@ -964,38 +1001,64 @@ apm_catalog_record_steps(ApmOperation operation, int n, char **ids,
 
 /*
  * apm_catalog_messages returns the messages of the given nodes, in the
- * same order, with one query.  The ids go straight into the array
- * parameter: a plan can have as many steps as the graph has revisions.
+ * same order, with one query.  For a few nodes the query looks each one up
+ * by id; for a good part of the graph (a plan from base, the history) it
+ * reads every message and places them through the graph's id map, which
+ * costs a scan instead of one index lookup per node and keeps the list of
+ * ids out of a tuplestore that would spill to disk.
  */
 char **
 apm_catalog_messages(const ApmGraph *graph, const int *indexes, int count)
 {
-	Oid			types[1] = {TEXTARRAYOID};
-	Datum		values[1];
-	Datum	   *ids;
 	char	  **messages = palloc0(sizeof(char *) * Max(count, 1));
 	uint64		i;
 
 	if (count == 0)
 		return messages;
-	ids = palloc(sizeof(Datum) * count);
-	for (i = 0; i < count; i++)
-		ids[i] = CStringGetTextDatum(graph->nodes[indexes[i]].id);
-	values[0] = PointerGetDatum(construct_array(ids, count, TEXTOID, -1, false,
-												TYPALIGN_INT));
-	catalog_exec("SELECT u.n, r.message"
-				 "  FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, n)"
-				 "  JOIN ap_migrate.revision r ON r.id OPERATOR(pg_catalog.=) u.id",
-				 1, types, values, NULL, false, SPI_OK_SELECT);
-	for (i = 0; i < SPI_processed; i++)
+	if (count > graph->nnodes / 4)
 	{
-		bool		isnull;
-		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-												SPI_tuptable->tupdesc, 1, &isnull));
+		char	  **bynode = palloc0(sizeof(char *) * Max(graph->nnodes, 1));
 
-		messages[n - 1] = get_text(SPI_tuptable->vals[i], 2);
+		catalog_exec("SELECT id, message FROM ap_migrate.revision",
+					 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			char	   *id = get_text(SPI_tuptable->vals[i], 1);
+			int			v = apm_graph_lookup(graph, id);
+
+			if (v >= 0)
+				bynode[v] = get_text(SPI_tuptable->vals[i], 2);
+			pfree(id);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		for (i = 0; i < count; i++)
+			messages[i] = bynode[indexes[i]];
+		pfree(bynode);
 	}
-	SPI_freetuptable(SPI_tuptable);
+	else
+	{
+		Oid			types[1] = {TEXTARRAYOID};
+		Datum		values[1];
+		Datum	   *ids = palloc(sizeof(Datum) * count);
+
+		for (i = 0; i < count; i++)
+			ids[i] = CStringGetTextDatum(graph->nodes[indexes[i]].id);
+		values[0] = PointerGetDatum(construct_array(ids, count, TEXTOID, -1,
+													false, TYPALIGN_INT));
+		catalog_exec("SELECT u.n, r.message"
+					 "  FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, n)"
+					 "  JOIN ap_migrate.revision r ON r.id OPERATOR(pg_catalog.=) u.id",
+					 1, types, values, NULL, false, SPI_OK_SELECT);
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 1, &isnull));
+
+			messages[n - 1] = get_text(SPI_tuptable->vals[i], 2);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
 	for (i = 0; i < count; i++)
 		if (messages[i] == NULL)
 			messages[i] = pstrdup("");
