@@ -999,6 +999,8 @@ def main():
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--only", help="comma-separated sections: workloads, noop, scale, memory, "
                                    "instructions, diagnose (default: all; --quick leaves out instructions)")
+    ap.add_argument("--workloads", default="w1,w2,files",
+                    help="comma-separated workloads of the workloads section: w1, w2, files (W3)")
     ap.add_argument("--json")
     args = ap.parse_args()
     only = set((args.only or "workloads,noop,scale,memory,diagnose" + ("" if args.quick else ",instructions"))
@@ -1038,6 +1040,7 @@ def main():
                       "w2_%d" % w2_size, "w2", w2_size, 1.05))
         specs.append(("W3 accounts-payable example (examples/ap_intake, ap_migrate_load)", "w3", "files",
                       os.path.join(args.repo, "examples", "ap_intake"), None))
+        specs = [sp for sp in specs if sp[2] in args.workloads.split(",")]
         for title, key, kind, arg, target in specs:
             log("%s: generating" % title)
             wl = make_workload(cl, args.work, key, kind, arg)

@@ -7,6 +7,7 @@
 #   bash bench/run.sh --only noop,scale   some sections only
 #                                  (workloads, noop, scale, memory,
 #                                  instructions, diagnose)
+#   bash bench/run.sh --workloads w2   some workloads only (w1, w2, files = W3)
 #   bash bench/run.sh --json FILE  also write the raw samples as JSON
 #   bash bench/run.sh --disk       put the cluster on disk (/tmp) rather than
 #                                  in /dev/shm, the default: on this shared
@@ -34,10 +35,11 @@ while [ $# -gt 0 ]; do
 	--rounds) args+=(--rounds "$2"); shift ;;
 	--rounds=*) args+=(--rounds "${1#--rounds=}") ;;
 	--only) args+=(--only "$2"); shift ;;
+	--workloads) args+=(--workloads "$2"); shift ;;
 	--json) json_out=$(realpath -m "$2"); shift ;;
 	--tmpfs) storage=tmpfs ;;
 	--disk) storage=disk ;;
-	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift

@@ -205,7 +205,7 @@ extern List *apm_catalog_heads(bool *all_applied, List **current);
 extern ApmRevisionDef *apm_catalog_fetch(const char *id, bool *applied,
 										 char **checksum,
 										 TimestampTz *registered_at);
-extern ApmRevisionDef *apm_catalog_fetch_step(const char *id, char **checksum);
+extern ApmRevisionDef **apm_catalog_fetch_steps(char **ids, int n, char **checksums);
 extern char *apm_catalog_last_id(void);
 extern char *apm_catalog_checksum(const char *id);
 extern bool apm_catalog_insert(const ApmRevisionDef *def, const char *checksum);

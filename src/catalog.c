@@ -268,6 +268,31 @@ apm_text_array(List *items)
 	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/* A text[] of C strings */
+static Datum
+text_array_of(char **items, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* A timestamptz[] */
+static Datum
+timestamptz_array_of(TimestampTz *items, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = TimestampTzGetDatum(items[i]);
+	return PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
 /* A row of the graph query and its registration order, for sorting */
 typedef struct LoadRow
 {
@@ -550,39 +575,51 @@ apm_catalog_fetch(const char *id, bool *applied, char **checksum,
 }
 
 /*
- * apm_catalog_fetch_step reads what running one step needs: the SQL of
- * both directions (the checksum covers both), the message and the stored
- * checksum.  This is the only place a body is read while applying, so
- * bodies are read one step at a time.
+ * apm_catalog_fetch_steps reads what running n steps needs, in one query:
+ * the SQL of both directions (the checksum covers both), the message, the
+ * search_path and the stored checksum of each, in the order of ids.  This
+ * is the only place bodies are read while applying; the caller bounds n,
+ * and with it how many bodies are held at once.  A step that is not
+ * registered is an error.
  */
-ApmRevisionDef *
-apm_catalog_fetch_step(const char *id, char **checksum)
+ApmRevisionDef **
+apm_catalog_fetch_steps(char **ids, int n, char **checksums)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(id)};
-	ApmRevisionDef *def;
-	HeapTuple	tuple;
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	ApmRevisionDef **defs = palloc0(sizeof(ApmRevisionDef *) * Max(n, 1));
+	uint64		i;
 
-	catalog_exec("SELECT message, upgrade_sql, downgrade_sql, transactional, checksum,"
-				 "       search_path"
-				 "  FROM ap_migrate.revision"
-				 " WHERE id OPERATOR(pg_catalog.=) $1",
+	values[0] = text_array_of(ids, n);
+	catalog_exec("SELECT u.n, r.message, r.upgrade_sql, r.downgrade_sql,"
+				 "       r.transactional, r.checksum, r.search_path"
+				 "  FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, n)"
+				 "  JOIN ap_migrate.revision r ON r.id OPERATOR(pg_catalog.=) u.id",
 				 1, types, values, NULL, false, SPI_OK_SELECT);
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("revision \"%s\" does not exist", id)));
-	tuple = SPI_tuptable->vals[0];
-	def = palloc0(sizeof(ApmRevisionDef));
-	def->id = pstrdup(id);
-	def->message = get_text(tuple, 1);
-	def->upgrade_sql = get_text(tuple, 2);
-	def->downgrade_sql = get_text(tuple, 3);
-	def->transactional = get_bool(tuple, 4);
-	*checksum = get_text(tuple, 5);
-	def->search_path = get_text(tuple, 6);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		bool		isnull;
+		int64		k = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1,
+													&isnull)) - 1;
+		ApmRevisionDef *def = palloc0(sizeof(ApmRevisionDef));
+
+		def->id = ids[k];
+		def->message = get_text(tuple, 2);
+		def->upgrade_sql = get_text(tuple, 3);
+		def->downgrade_sql = get_text(tuple, 4);
+		def->transactional = get_bool(tuple, 5);
+		checksums[k] = get_text(tuple, 6);
+		def->search_path = get_text(tuple, 7);
+		defs[k] = def;
+	}
 	SPI_freetuptable(SPI_tuptable);
-	return def;
+	for (i = 0; i < n; i++)
+		if (defs[i] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("revision \"%s\" does not exist", ids[i])));
+	return defs;
 }
 
 /*
@@ -905,43 +942,24 @@ apm_catalog_log(ApmOperation operation, const char *revision, List *from,
 				 8, types, values, nulls, false, SPI_OK_INSERT);
 }
 
-/* A text[] of C strings */
-static Datum
-text_array_of(char **items, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(items[i]);
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-/* A timestamptz[] */
-static Datum
-timestamptz_array_of(TimestampTz *items, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		elems[i] = TimestampTzGetDatum(items[i]);
-	return PointerGetDatum(construct_array(elems, n, TIMESTAMPTZOID, sizeof(TimestampTz),
-										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
 /*
  * apm_catalog_record_steps records that the upgrade (or downgrade) of n
- * revisions ran, in order, with one statement: it adds them to (or removes
- * them from) the applied set and appends their history rows, in that
- * order, but only if every one of them still has the checksum it had
- * before its SQL ran.  froms and tos are comma-separated lists of ids ("" for
- * none).  Returns NULL when all was recorded; otherwise the first revision
- * that changed or (*missing) is gone, and nothing was written.
+ * revisions ran, in order: it adds them to (or removes them from) the
+ * applied set and appends their history rows, but only if every one of
+ * them still has the checksum it had before its SQL ran.  froms and tos
+ * are comma-separated lists of ids ("" for none).  Returns NULL when all
+ * was recorded; otherwise the first revision that changed or (*missing) is
+ * gone, and nothing was written.
  *
  * Bookkeeping per call rather than per step is what keeps a long chain of
  * small steps near the cost of its SQL alone: a call in one transaction
- * records all its steps at the end (in batches, to bound memory).
+ * records all its steps at the end (in batches, to bound memory).  The
+ * check and the two writes are separate statements, each a plain join with
+ * the unnested arrays: as one statement with the rows in a common table
+ * expression read by all three, the delete from the applied set alone
+ * took 90 ms for 1,000 steps instead of 3 ms.  They see the same rows: the
+ * caller holds the ap_migrate lock, and the catalog guard refuses changes
+ * to revisions from anybody else.
  */
 char *
 apm_catalog_record_steps(ApmOperation operation, int n, char **ids,
@@ -949,54 +967,69 @@ apm_catalog_record_steps(ApmOperation operation, int n, char **ids,
 						 TimestampTz *started, TimestampTz *finished,
 						 bool *missing)
 {
-	Oid			types[8] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, NAMEOID, BOOLOID};
-	Datum		values[8];
+	Oid			check_types[2] = {TEXTARRAYOID, TEXTARRAYOID};
+	Oid			applied_types[4] = {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, NAMEOID};
+	Oid			history_types[7] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, NAMEOID,
+	TEXTOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
+	Datum		values[7];
 	char	   *bad = NULL;
 
 	values[0] = text_array_of(ids, n);
 	values[1] = text_array_of(checksums, n);
-	values[2] = text_array_of(froms, n);
-	values[3] = text_array_of(tos, n);
-	values[4] = timestamptz_array_of(started, n);
-	values[5] = timestamptz_array_of(finished, n);
-	values[6] = DirectFunctionCall1(namein, caller_name());
-	values[7] = BoolGetDatum(operation == APM_UPGRADE);
-
-	/* $8 picks the applied-set change; the other one does nothing */
-	catalog_exec("WITH s AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-				 "                                    pg_catalog.unnest($3), pg_catalog.unnest($4),"
-				 "                                    pg_catalog.unnest($5), pg_catalog.unnest($6))"
-				 "             WITH ORDINALITY AS s (id, checksum, froms, tos, started, finished, n)),"
-				 "     bad AS (SELECT s.id, r.id IS NULL AS missing"
-				 "               FROM s LEFT JOIN ap_migrate.revision r"
-				 "                 ON r.id OPERATOR(pg_catalog.=) s.id"
-				 "              WHERE r.checksum IS DISTINCT FROM s.checksum"
-				 "              ORDER BY s.n LIMIT 1),"
-				 "     a AS (INSERT INTO ap_migrate.applied"
-				 "            (revision, checksum, applied_at, applied_by)"
-				 "           SELECT id, checksum, finished, $7 FROM s"
-				 "            WHERE $8 AND NOT EXISTS (SELECT FROM bad)),"
-				 "     d AS (DELETE FROM ap_migrate.applied a USING s"
-				 "            WHERE NOT $8 AND a.revision OPERATOR(pg_catalog.=) s.id"
-				 "              AND NOT EXISTS (SELECT FROM bad)),"
-				 "     h AS (INSERT INTO ap_migrate.history"
-				 "            (operation, revision, from_revisions, to_revisions, role,"
-				 "             started_at, duration, success)"
-				 "           SELECT CASE WHEN $8 THEN 'upgrade' ELSE 'downgrade' END, id,"
-				 "                  pg_catalog.string_to_array(froms, ','),"
-				 "                  pg_catalog.string_to_array(tos, ','), $7, started,"
-				 "                  finished OPERATOR(pg_catalog.-) started, true"
-				 "             FROM s WHERE NOT EXISTS (SELECT FROM bad) ORDER BY n)"
-				 "SELECT id, missing FROM bad",
-				 8, types, values, NULL, false, SPI_OK_SELECT);
+	catalog_exec("SELECT s.id, r.id IS NULL"
+				 "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2))"
+				 "       WITH ORDINALITY AS s(id, checksum, n)"
+				 "  LEFT JOIN ap_migrate.revision r ON r.id OPERATOR(pg_catalog.=) s.id"
+				 " WHERE r.checksum IS DISTINCT FROM s.checksum"
+				 " ORDER BY s.n LIMIT 1",
+				 2, check_types, values, NULL, false, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		bad = get_text(SPI_tuptable->vals[0], 1);
 		*missing = get_bool(SPI_tuptable->vals[0], 2);
 	}
 	SPI_freetuptable(SPI_tuptable);
-	return bad;
+	if (bad != NULL)
+		return bad;
+
+	/* the applied set: $1 ids, $2 checksums, $3 finished, $4 role */
+	values[2] = timestamptz_array_of(finished, n);
+	values[3] = DirectFunctionCall1(namein, caller_name());
+	if (operation == APM_UPGRADE)
+		catalog_exec("INSERT INTO ap_migrate.applied"
+					 "       (revision, checksum, applied_at, applied_by)"
+					 "SELECT s.id, s.checksum, s.finished, $4"
+					 "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+					 "                  pg_catalog.unnest($3)) AS s(id, checksum, finished)",
+					 4, applied_types, values, NULL, false, SPI_OK_INSERT);
+	else
+		catalog_exec("DELETE FROM ap_migrate.applied a"
+					 " USING pg_catalog.unnest($1) AS s(id)"
+					 " WHERE a.revision OPERATOR(pg_catalog.=) s.id",
+					 1, applied_types, values, NULL, false, SPI_OK_DELETE);
+
+	/*
+	 * The history: $1 ids, $2 froms, $3 tos, $4 role, $5 operation, $6
+	 * started, $7 finished
+	 */
+	values[1] = text_array_of(froms, n);
+	values[2] = text_array_of(tos, n);
+	values[4] = CStringGetTextDatum(operation == APM_UPGRADE ? "upgrade" : "downgrade");
+	values[5] = timestamptz_array_of(started, n);
+	values[6] = timestamptz_array_of(finished, n);
+	catalog_exec("INSERT INTO ap_migrate.history"
+				 "       (operation, revision, from_revisions, to_revisions, role,"
+				 "        started_at, duration, success)"
+				 "SELECT $5, s.id, pg_catalog.string_to_array(s.froms, ','),"
+				 "       pg_catalog.string_to_array(s.tos, ','), $4, s.started,"
+				 "       s.finished OPERATOR(pg_catalog.-) s.started, true"
+				 "  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+				 "                  pg_catalog.unnest($3), pg_catalog.unnest($6),"
+				 "                  pg_catalog.unnest($7)) WITH ORDINALITY"
+				 "       AS s(id, froms, tos, started, finished, n)"
+				 " ORDER BY s.n",
+				 7, history_types, values, NULL, false, SPI_OK_INSERT);
+	return NULL;
 }
 
 /*

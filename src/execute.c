@@ -80,6 +80,18 @@ static const char *const operation_verbs[] = {"upgrade", "downgrade", "stamp"};
 /* steps that ran and are not recorded yet (run_steps) */
 #define APM_RECORD_BATCH 1000
 
+/* the bodies of the next steps, read ahead in one query (fetch_bodies) */
+#define APM_FETCH_BATCH 100
+
+typedef struct StepBodies
+{
+	MemoryContext cxt;			/* holds them; reset by each fetch */
+	int			first;			/* plan index of defs[0] */
+	int			count;
+	ApmRevisionDef **defs;
+	char	   *checksums[APM_FETCH_BATCH];
+} StepBodies;
+
 typedef struct StepRecords
 {
 	MemoryContext cxt;			/* holds the strings; reset by each flush */
@@ -634,17 +646,18 @@ parent_list(const ApmNode *node)
 }
 
 /*
- * Run one step: read and verify the SQL, announce it, run it, record it.
+ * Run one step: verify its SQL (def, read by fetch_bodies), announce it,
+ * run it, keep what to record.
  */
 static void
-run_step(ApmGraph *graph, int index, ApmOperation operation, StepRecords *records)
+run_step(ApmGraph *graph, int index, ApmOperation operation,
+		 const ApmRevisionDef *def, const char *stored_checksum,
+		 StepRecords *records)
 {
 	ApmNode    *node = &graph->nodes[index];
 	TimestampTz started_at = GetCurrentTimestamp();
 	ErrorContextCallback errcallback;
 	StepContext ctx;
-	ApmRevisionDef *def;
-	char	   *stored_checksum;
 	const char *sql;
 	List	   *parents = parent_list(node);
 	List	   *self = list_make1(node->id);
@@ -654,7 +667,6 @@ run_step(ApmGraph *graph, int index, ApmOperation operation, StepRecords *record
 	char	   *tos;
 	int			r;
 
-	def = apm_catalog_fetch_step(node->id, &stored_checksum);
 	if (strcmp(apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional),
 			   stored_checksum) != 0)
 		ereport(ERROR,
@@ -816,6 +828,30 @@ flush_records(ApmOperation operation, StepRecords *records)
 }
 
 /*
+ * Read the bodies of the steps from first on, up to APM_FETCH_BATCH of
+ * them, into bodies (replacing the previous batch).  One query per batch
+ * rather than per step; the batch bounds how much SQL is held at once.
+ */
+static void
+fetch_bodies(const ApmGraph *graph, const ApmPlan *plan, int first,
+			 StepBodies *bodies)
+{
+	MemoryContext oldcxt;
+	char	   *ids[APM_FETCH_BATCH];
+	int			n = Min(APM_FETCH_BATCH, plan->nsteps - first);
+	int			i;
+
+	MemoryContextReset(bodies->cxt);
+	oldcxt = MemoryContextSwitchTo(bodies->cxt);
+	for (i = 0; i < n; i++)
+		ids[i] = graph->nodes[plan->steps[first + i]].id;
+	bodies->defs = apm_catalog_fetch_steps(ids, n, bodies->checksums);
+	bodies->first = first;
+	bodies->count = n;
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
  * Run the steps of a plan, each in a memory context reset after it, and
  * with commit_each (procedures only) commit after each step.  Steps are
  * recorded in batches: at the end of the call (or every APM_RECORD_BATCH
@@ -830,15 +866,23 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 												  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext oldcxt;
 	StepRecords *records = palloc(sizeof(StepRecords));
+	StepBodies	bodies;
 	int			i;
 
 	records->cxt = AllocSetContextCreate(CurrentMemoryContext, "ap_migrate records",
 										 ALLOCSET_DEFAULT_SIZES);
 	records->count = 0;
+	bodies.cxt = AllocSetContextCreate(CurrentMemoryContext, "ap_migrate bodies",
+									   ALLOCSET_DEFAULT_SIZES);
+	bodies.first = bodies.count = 0;
 	for (i = 0; i < plan->nsteps; i++)
 	{
+		if (i == bodies.first + bodies.count)
+			fetch_bodies(graph, plan, i, &bodies);
 		oldcxt = MemoryContextSwitchTo(stepcxt);
-		run_step(graph, plan->steps[i], plan->operation, records);
+		run_step(graph, plan->steps[i], plan->operation,
+				 bodies.defs[i - bodies.first], bodies.checksums[i - bodies.first],
+				 records);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(stepcxt);
 		if (commit_each || records->count == APM_RECORD_BATCH)
@@ -865,6 +909,7 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 	flush_records(plan->operation, records);
 	MemoryContextDelete(records->cxt);
 	pfree(records);
+	MemoryContextDelete(bodies.cxt);
 	MemoryContextDelete(stepcxt);
 }
 

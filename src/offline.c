@@ -108,6 +108,9 @@ apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
 	bool		upgrade = plan->operation == APM_UPGRADE;
 	bool		in_transaction = false;
 	List	   *current = apm_graph_current(graph);
+	char	  **ids = palloc(sizeof(char *) * Max(plan->nsteps, 1));
+	char	  **checksums = palloc(sizeof(char *) * Max(plan->nsteps, 1));
+	ApmRevisionDef **defs;
 	int			i;
 
 	initStringInfo(&buf);
@@ -117,11 +120,16 @@ apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
 					 plan->nsteps);
 	appendStringInfoString(&buf, "-- Run it with: psql -v ON_ERROR_STOP=1 -f <this file>\n");
 
+	/* the script holds every body anyway: read them all in one query */
+	for (i = 0; i < plan->nsteps; i++)
+		ids[i] = graph->nodes[plan->steps[i]].id;
+	defs = apm_catalog_fetch_steps(ids, plan->nsteps, checksums);
+
 	for (i = 0; i < plan->nsteps; i++)
 	{
 		const ApmNode *node = &graph->nodes[plan->steps[i]];
-		char	   *checksum;
-		ApmRevisionDef *def = apm_catalog_fetch_step(node->id, &checksum);
+		const char *checksum = checksums[i];
+		ApmRevisionDef *def = defs[i];
 		List	   *parents = NIL;
 		int			j;
 
