@@ -143,6 +143,10 @@ BEGIN;
 SET LOCAL ap_migrate.revision_id_format = relaxed;
 SELECT ap_migrate_add('Feature.Y', '{a10000000005}', 'SELECT 1', 'SELECT 1', 'upper');
 SELECT ap_migrate_add('feature.y', '{b20000000002}', 'SELECT 1', 'SELECT 1', 'lower');
+-- a group without a lowercase member, and an uppercase id alone in its group
+SELECT ap_migrate_add('OTHER.z', '{feature.y}', 'SELECT 1', 'SELECT 1', 'upper 2');
+SELECT ap_migrate_add('Other.Z', '{OTHER.z}', 'SELECT 1', 'SELECT 1', 'mixed');
+SELECT ap_migrate_add('Alone.A', '{Other.Z}', 'SELECT 1', 'SELECT 1', 'alone');
 SELECT * FROM ap_migrate_validate() WHERE problem = 'duplicate_id';
 ROLLBACK;
 

@@ -31,7 +31,10 @@
 #ifndef AP_MIGRATE_H
 #define AP_MIGRATE_H
 
+#include "common/cryptohash.h"
+#include "common/sha2.h"
 #include "datatype/timestamp.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/guc.h"
 
@@ -234,6 +237,11 @@ extern Datum apm_text_array(List *items);
 extern bool apm_register(ApmRevisionDef *def);
 extern bool apm_is_hex12(const char *id);
 extern void apm_check_id(const char *id, const char *what);
+#define APM_CHECKSUM_LEN (PG_SHA256_DIGEST_LENGTH * 2)
+extern void apm_checksum_compute(pg_cryptohash_ctx *ctx, StringInfo buf,
+								 const char *upgrade_sql, int64 upgrade_len,
+								 const char *downgrade_sql, int64 downgrade_len,
+								 bool transactional, char *hex);
 extern char *apm_checksum(const char *upgrade_sql, const char *downgrade_sql,
 						  bool transactional);
 

@@ -29,9 +29,11 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -214,28 +216,42 @@ get_bool(HeapTuple tuple, int col)
 	return !isnull && DatumGetBool(d);
 }
 
-/* A text[] column as a palloc'd C array of strings; returns the count */
+/*
+ * A text[] value as a palloc'd C array of strings (NULL elements as empty
+ * strings); returns the count.
+ */
+static int
+text_array_items(Datum d, char ***out)
+{
+	Datum	   *elems;
+	bool	   *elnulls;
+	int			n,
+				i;
+	ArrayType  *array = DatumGetArrayTypeP(d);
+
+	*out = NULL;
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &elnulls, &n);
+	if (n > 0)
+		*out = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+		(*out)[i] = elnulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
+	pfree(elems);
+	pfree(elnulls);
+	if ((Pointer) array != DatumGetPointer(d))
+		pfree(array);
+	return n;
+}
+
+/* A text[] column of the current SPI row as a C array; returns the count */
 static int
 get_text_array(HeapTuple tuple, int col, char ***out)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, col, &isnull);
-	Datum	   *elems;
-	bool	   *elnulls;
-	int			n,
-				i;
 
 	*out = NULL;
-	if (isnull)
-		return 0;
-	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &elnulls, &n);
-	if (n == 0)
-		return 0;
-	*out = palloc(sizeof(char *) * n);
-	for (i = 0; i < n; i++)
-		(*out)[i] = elnulls[i] ? pstrdup("") : TextDatumGetCString(elems[i]);
-	return n;
+	return isnull ? 0 : text_array_items(d, out);
 }
 
 /* The same, as a List */
@@ -293,11 +309,21 @@ timestamptz_array_of(TimestampTz *items, int n)
 										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-/* A row of the graph query and its registration order, for sorting */
+/* A revision row as the graph needs it, until it is put in order */
 typedef struct LoadRow
 {
 	int64		seq;
-	uint64		row;
+	char	   *id;
+	int			nparents;
+	char	  **parent_ids;
+	int			ndeps;
+	char	  **dep_ids;
+	int			nlabels;
+	char	  **labels;
+	bool		transactional;
+	bool		has_downgrade;
+	Oid			owner;
+	char	   *checksum;
 } LoadRow;
 
 /* qsort comparator: registration order */
@@ -310,73 +336,150 @@ compare_load_rows(const void *a, const void *b)
 	return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
+/* list_sort comparator: registration order of LoadRow cells */
+static int
+compare_load_row_cells(const ListCell *a, const ListCell *b)
+{
+	return compare_load_rows(lfirst(a), lfirst(b));
+}
+
+/*
+ * The snapshot a catalog read by scan uses: the one SPI would take for a
+ * statement, that is a new one in READ COMMITTED (which sees what the
+ * previous holder of the ap_migrate lock committed) and the transaction's
+ * in REPEATABLE READ and SERIALIZABLE (where only the read-only functions
+ * get here).
+ */
+static Snapshot
+catalog_snapshot(void)
+{
+	return RegisterSnapshot(GetTransactionSnapshot());
+}
+
 /*
  * apm_catalog_load_graph reads every registered revision's structure (not
  * its SQL) with the applied state, and builds the graph.  Applied
  * revisions that are not registered come back as orphans.
  *
- * The rows are put in registration order here rather than by ORDER BY:
- * a sort of the whole rows spills to disk past work_mem (from about 20,000
- * revisions with the default 4MB), a sort of (seq, row number) pairs in
- * memory costs a fraction of it.
+ * The graph is what every operation starts from, and at 100,000 revisions
+ * reading it through SPI (a join, a copy of every row into a tuple table,
+ * then each column fetched by number) cost 0.9 billion instructions, more
+ * than the rest of planning.  So, like apm_catalog_heads, it scans the
+ * two tables directly: each row is deformed once and only its structure is
+ * kept.  Rows are put in registration order here; a heap scan returns them
+ * nearly in that order already.  No user SQL runs and no name is looked up
+ * on a search_path, so there is no identity to switch.
  */
 ApmGraph *
 apm_catalog_load_graph(void)
 {
-	ApmGraph   *graph;
+	Relation	revision = table_open(catalog_relid("revision"), AccessShareLock);
+	Relation	applied = table_open(catalog_relid("applied"), AccessShareLock);
+	Oid			revid = RelationGetRelid(revision);
+	TupleDesc	desc = RelationGetDescr(revision);
+	AttrNumber	att_id = get_attnum(revid, "id");
+	AttrNumber	att_seq = get_attnum(revid, "seq");
+	AttrNumber	att_parents = get_attnum(revid, "down_revision");
+	AttrNumber	att_deps = get_attnum(revid, "depends_on");
+	AttrNumber	att_labels = get_attnum(revid, "branch_labels");
+	AttrNumber	att_transactional = get_attnum(revid, "transactional");
+	AttrNumber	att_downgrade = get_attnum(revid, "downgrade_sql");
+	AttrNumber	att_owner = get_attnum(revid, "owner");
+	AttrNumber	att_checksum = get_attnum(revid, "checksum");
+	AttrNumber	att_applied_rev = get_attnum(RelationGetRelid(applied), "revision");
+	AttrNumber	att_applied_sum = get_attnum(RelationGetRelid(applied), "checksum");
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext tmpcxt = AllocSetContextCreate(cxt, "ap_migrate graph load",
+												 ALLOCSET_DEFAULT_SIZES);
+	Snapshot	snapshot = catalog_snapshot();
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 	LoadRow    *rows;
-	uint64		nrows = 0;
-	uint64		i;
+	int			nrows = 0;
+	int			maxrows = 1024;
+	ApmGraph   *graph;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	int			i;
 
-	catalog_exec("SELECT r.id, r.down_revision, r.depends_on, r.branch_labels,"
-				 "       r.transactional, r.downgrade_sql IS NOT NULL,"
-				 "       r.owner::pg_catalog.oid, a.revision,"
-				 "       a.checksum OPERATOR(pg_catalog.<>) r.checksum, r.seq"
-				 "  FROM ap_migrate.revision r"
-				 "  FULL JOIN ap_migrate.applied a"
-				 "    ON a.revision OPERATOR(pg_catalog.=) r.id",
-				 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
-
-	graph = apm_graph_create((int) SPI_processed);
-	rows = palloc(sizeof(LoadRow) * Max(SPI_processed, 1));
-	for (i = 0; i < SPI_processed; i++)
+	rows = MemoryContextAlloc(tmpcxt, sizeof(LoadRow) * maxrows);
+	scan = table_beginscan(revision, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		bool		isnull;
-		Datum		seq = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 10, &isnull);
+		LoadRow    *row;
 
-		if (isnull)
+		CHECK_FOR_INTERRUPTS();
+		if (nrows == maxrows)
 		{
-			graph->orphans = lappend(graph->orphans, get_text(tuple, 8));
-			continue;
+			maxrows *= 2;
+			rows = repalloc_huge(rows, sizeof(LoadRow) * maxrows);
 		}
-		rows[nrows].seq = DatumGetInt64(seq);
-		rows[nrows].row = i;
-		nrows++;
+		row = &rows[nrows++];
+		heap_deform_tuple(tuple, desc, values, nulls);
+
+		/* what the nodes keep is made where the graph lives */
+		MemoryContextSwitchTo(cxt);
+		row->nparents = text_array_items(values[att_parents - 1], &row->parent_ids);
+		row->ndeps = text_array_items(values[att_deps - 1], &row->dep_ids);
+		row->nlabels = text_array_items(values[att_labels - 1], &row->labels);
+		MemoryContextSwitchTo(tmpcxt);
+		row->seq = DatumGetInt64(values[att_seq - 1]);
+		row->id = TextDatumGetCString(values[att_id - 1]);
+		row->transactional = DatumGetBool(values[att_transactional - 1]);
+		row->has_downgrade = !nulls[att_downgrade - 1];
+		row->owner = DatumGetObjectId(values[att_owner - 1]);
+		row->checksum = TextDatumGetCString(values[att_checksum - 1]);
+		MemoryContextSwitchTo(cxt);
 	}
+	table_endscan(scan);
 	qsort(rows, nrows, sizeof(LoadRow), compare_load_rows);
 
+	graph = apm_graph_create(nrows);
 	for (i = 0; i < nrows; i++)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[rows[i].row];
-		char	   *id = get_text(tuple, 1);
-		ApmNode    *node;
-		bool		isnull;
+		ApmNode    *node = apm_graph_add_node(graph, rows[i].id);
 
-		node = apm_graph_add_node(graph, id);
-		node->nparents = get_text_array(tuple, 2, &node->parent_ids);
-		node->ndeps = get_text_array(tuple, 3, &node->dep_ids);
-		node->nlabels = get_text_array(tuple, 4, &node->labels);
-		node->transactional = get_bool(tuple, 5);
-		node->has_downgrade = get_bool(tuple, 6);
-		node->owner = DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 7, &isnull));
-		(void) SPI_getbinval(tuple, SPI_tuptable->tupdesc, 8, &isnull);
-		node->applied = !isnull;
-		node->drifted = get_bool(tuple, 9);
-		pfree(id);
+		node->nparents = rows[i].nparents;
+		node->parent_ids = rows[i].parent_ids;
+		node->ndeps = rows[i].ndeps;
+		node->dep_ids = rows[i].dep_ids;
+		node->nlabels = rows[i].nlabels;
+		node->labels = rows[i].labels;
+		node->transactional = rows[i].transactional;
+		node->has_downgrade = rows[i].has_downgrade;
+		node->owner = rows[i].owner;
 	}
-	pfree(rows);
-	SPI_freetuptable(SPI_tuptable);
+
+	/* the applied set: mark its revisions, compare checksums, keep orphans */
+	scan = table_beginscan(applied, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		char	   *id = TextDatumGetCString(heap_getattr(tuple, att_applied_rev,
+														  RelationGetDescr(applied), &isnull));
+		char	   *checksum = TextDatumGetCString(heap_getattr(tuple, att_applied_sum,
+																RelationGetDescr(applied), &isnull));
+		int			v = apm_graph_lookup(graph, id);
+
+		CHECK_FOR_INTERRUPTS();
+		if (v < 0)
+			graph->orphans = lappend(graph->orphans, id);
+		else
+		{
+			graph->nodes[v].applied = true;
+			graph->nodes[v].drifted = strcmp(checksum, rows[v].checksum) != 0;
+			pfree(id);
+		}
+		pfree(checksum);
+	}
+	table_endscan(scan);
+
+	UnregisterSnapshot(snapshot);
+	table_close(applied, NoLock);
+	table_close(revision, NoLock);
+	MemoryContextDelete(tmpcxt);
+	pfree(values);
+	pfree(nulls);
 
 	apm_graph_link(graph);
 	return graph;
@@ -1034,11 +1137,11 @@ apm_catalog_record_steps(ApmOperation operation, int n, char **ids,
 
 /*
  * apm_catalog_messages returns the messages of the given nodes, in the
- * same order, with one query.  For a few nodes the query looks each one up
- * by id; for a good part of the graph (a plan from base, the history) it
- * reads every message and places them through the graph's id map, which
- * costs a scan instead of one index lookup per node and keeps the list of
- * ids out of a tuplestore that would spill to disk.
+ * same order.  For a few nodes one query looks each one up by id; for a
+ * good part of the graph (a plan from base, the history) a scan of the
+ * table reads every message and places them through the graph's id map,
+ * which costs a scan instead of one index lookup per node and keeps the
+ * list of ids out of a tuplestore that would spill to disk.
  */
 char **
 apm_catalog_messages(const ApmGraph *graph, const int *indexes, int count)
@@ -1050,20 +1153,30 @@ apm_catalog_messages(const ApmGraph *graph, const int *indexes, int count)
 		return messages;
 	if (count > graph->nnodes / 4)
 	{
+		Relation	revision = table_open(catalog_relid("revision"), AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(revision);
+		AttrNumber	att_id = get_attnum(RelationGetRelid(revision), "id");
+		AttrNumber	att_message = get_attnum(RelationGetRelid(revision), "message");
+		Snapshot	snapshot = catalog_snapshot();
 		char	  **bynode = palloc0(sizeof(char *) * Max(graph->nnodes, 1));
+		TableScanDesc scan = table_beginscan(revision, snapshot, 0, NULL);
+		HeapTuple	tuple;
 
-		catalog_exec("SELECT id, message FROM ap_migrate.revision",
-					 0, NULL, NULL, NULL, false, SPI_OK_SELECT);
-		for (i = 0; i < SPI_processed; i++)
+		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
-			char	   *id = get_text(SPI_tuptable->vals[i], 1);
+			bool		isnull;
+			char	   *id = TextDatumGetCString(heap_getattr(tuple, att_id, desc, &isnull));
 			int			v = apm_graph_lookup(graph, id);
 
+			CHECK_FOR_INTERRUPTS();
 			if (v >= 0)
-				bynode[v] = get_text(SPI_tuptable->vals[i], 2);
+				bynode[v] = TextDatumGetCString(heap_getattr(tuple, att_message,
+															 desc, &isnull));
 			pfree(id);
 		}
-		SPI_freetuptable(SPI_tuptable);
+		table_endscan(scan);
+		UnregisterSnapshot(snapshot);
+		table_close(revision, NoLock);
 		for (i = 0; i < count; i++)
 			messages[i] = bynode[indexes[i]];
 		pfree(bynode);
@@ -1101,56 +1214,85 @@ apm_catalog_messages(const ApmGraph *graph, const int *indexes, int count)
 /*
  * apm_catalog_checksum_mismatches recomputes the checksum of every
  * registered revision from its stored SQL and returns the ids whose stored
- * checksum differs: rows changed behind ap_migrate's back.  The SQL is
- * read in batches through a cursor, so memory stays bounded.
+ * checksum differs: rows changed behind ap_migrate's back.  A scan of the
+ * table, one row's SQL at a time (detoasted, hashed, freed), so memory
+ * stays bounded; one hash context and one buffer serve every row.
  */
 List *
 apm_catalog_checksum_mismatches(void)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	MemoryContext batchcxt;
-	CatalogSave save;
-	Portal		portal;
+	Relation	revision = table_open(catalog_relid("revision"), AccessShareLock);
+	Oid			revid = RelationGetRelid(revision);
+	TupleDesc	desc = RelationGetDescr(revision);
+	AttrNumber	att_id = get_attnum(revid, "id");
+	AttrNumber	att_up = get_attnum(revid, "upgrade_sql");
+	AttrNumber	att_down = get_attnum(revid, "downgrade_sql");
+	AttrNumber	att_transactional = get_attnum(revid, "transactional");
+	AttrNumber	att_checksum = get_attnum(revid, "checksum");
+	AttrNumber	att_seq = get_attnum(revid, "seq");
+	Snapshot	snapshot = catalog_snapshot();
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	ListCell   *lc;
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	StringInfoData buf;
+	char		computed[APM_CHECKSUM_LEN + 1];
 	List	   *result = NIL;
+	TableScanDesc scan;
+	HeapTuple	tuple;
 
-	batchcxt = AllocSetContextCreate(cxt, "ap_migrate checksum batch",
-									 ALLOCSET_DEFAULT_SIZES);
-	catalog_enter(&save);
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT id, upgrade_sql, downgrade_sql, transactional, checksum"
-									   "  FROM ap_migrate.revision ORDER BY seq",
-									   0, NULL, NULL, NULL, true, 0);
-	for (;;)
+	initStringInfo(&buf);
+	scan = table_beginscan(revision, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		uint64		i;
+		text	   *up;
+		text	   *down = NULL;
+		text	   *stored;
 
-		SPI_cursor_fetch(portal, true, APM_FETCH_BATCH);
-		MemoryContextSwitchTo(batchcxt);
-		if (SPI_processed == 0)
-			break;
-		for (i = 0; i < SPI_processed; i++)
+		CHECK_FOR_INTERRUPTS();
+		heap_deform_tuple(tuple, desc, values, nulls);
+		up = DatumGetTextPP(values[att_up - 1]);
+		if (!nulls[att_down - 1])
+			down = DatumGetTextPP(values[att_down - 1]);
+		stored = DatumGetTextPP(values[att_checksum - 1]);
+		apm_checksum_compute(ctx, &buf, VARDATA_ANY(up), VARSIZE_ANY_EXHDR(up),
+							 down ? VARDATA_ANY(down) : NULL,
+							 down ? VARSIZE_ANY_EXHDR(down) : -1,
+							 DatumGetBool(values[att_transactional - 1]), computed);
+		if (VARSIZE_ANY_EXHDR(stored) != APM_CHECKSUM_LEN ||
+			memcmp(VARDATA_ANY(stored), computed, APM_CHECKSUM_LEN) != 0)
 		{
-			HeapTuple	tuple = SPI_tuptable->vals[i];
-			char	   *computed = apm_checksum(get_text(tuple, 2), get_text(tuple, 3),
-												get_bool(tuple, 4));
-			char	   *stored = get_text(tuple, 5);
+			LoadRow    *bad = palloc0(sizeof(LoadRow));
 
-			if (strcmp(computed, stored) != 0)
-			{
-				/* the result outlives the batch: build it in the caller's context */
-				MemoryContext batch = MemoryContextSwitchTo(cxt);
-
-				result = lappend(result, get_text(tuple, 1));
-				MemoryContextSwitchTo(batch);
-			}
+			bad->seq = DatumGetInt64(values[att_seq - 1]);
+			bad->id = TextDatumGetCString(values[att_id - 1]);
+			result = lappend(result, bad);
 		}
-		SPI_freetuptable(SPI_tuptable);
-		MemoryContextReset(batchcxt);
+
+		/* detoasted copies only; the others point into the page */
+		if ((Pointer) up != DatumGetPointer(values[att_up - 1]))
+			pfree(up);
+		if (down && (Pointer) down != DatumGetPointer(values[att_down - 1]))
+			pfree(down);
+		if ((Pointer) stored != DatumGetPointer(values[att_checksum - 1]))
+			pfree(stored);
 	}
-	SPI_freetuptable(SPI_tuptable);
-	SPI_cursor_close(portal);
-	catalog_leave(&save);
-	MemoryContextSwitchTo(cxt);
-	MemoryContextDelete(batchcxt);
+	table_endscan(scan);
+
+	/* in registration order, as ids */
+	list_sort(result, compare_load_row_cells);
+	foreach(lc, result)
+	{
+		LoadRow    *bad = lfirst(lc);
+
+		lfirst(lc) = bad->id;
+		pfree(bad);
+	}
+	pg_cryptohash_free(ctx);
+	pfree(buf.data);
+	UnregisterSnapshot(snapshot);
+	table_close(revision, NoLock);
+	pfree(values);
+	pfree(nulls);
 	return result;
 }

@@ -181,46 +181,74 @@ check_id_list(const char *id, List *ids, const char *what)
 	}
 }
 
-/* Feed one length-prefixed field (NULL distinct from empty) to the hash */
+/* Append one length-prefixed field (len -1: NULL, distinct from empty) */
 static void
-checksum_field(pg_cryptohash_ctx *ctx, const char *value)
+checksum_field(StringInfo buf, const char *value, int64 len)
 {
-	int64		len = value ? (int64) strlen(value) : -1;
 	uint8		lenbuf[8];
 	int			i;
 
 	for (i = 0; i < 8; i++)
 		lenbuf[i] = (uint8) (((uint64) len) >> (8 * i));
-	if (pg_cryptohash_update(ctx, lenbuf, sizeof(lenbuf)) < 0 ||
-		(value && pg_cryptohash_update(ctx, (const uint8 *) value, len) < 0))
-		elog(ERROR, "could not compute revision checksum: %s", pg_cryptohash_error(ctx));
+	appendBinaryStringInfo(buf, (const char *) lenbuf, sizeof(lenbuf));
+	if (len > 0)
+		appendBinaryStringInfo(buf, value, len);
 }
 
 /*
- * apm_checksum computes checksum algorithm 1: SHA-256, in hex, over the
- * upgrade SQL, the downgrade SQL (NULL distinct from empty) and the
- * transactional flag, each field prefixed by its length.  These are what
- * decide what a revision does to a database.
+ * apm_checksum_compute computes checksum algorithm 1 into hex (65 bytes):
+ * SHA-256, in lowercase hex, over the upgrade SQL, the downgrade SQL
+ * (downgrade_len -1: NULL, distinct from empty) and the transactional flag,
+ * each field prefixed by its length.  These are what decide what a
+ * revision does to a database.
+ *
+ * Validation computes one per registered revision, so the caller may pass
+ * a hash context and a buffer to reuse (ctx NULL: make one here): the
+ * fields are hashed in one update, and making a hash context per revision
+ * cost as much as the hashing.
+ */
+void
+apm_checksum_compute(pg_cryptohash_ctx *ctx, StringInfo buf,
+					 const char *upgrade_sql, int64 upgrade_len,
+					 const char *downgrade_sql, int64 downgrade_len,
+					 bool transactional, char *hex)
+{
+	pg_cryptohash_ctx *own = ctx ? NULL : pg_cryptohash_create(PG_SHA256);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+
+	if (own)
+		ctx = own;
+	resetStringInfo(buf);
+	checksum_field(buf, upgrade_sql, upgrade_len);
+	checksum_field(buf, downgrade_sql, downgrade_len);
+	checksum_field(buf, transactional ? "t" : "f", 1);
+	if (pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) buf->data, buf->len) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute revision checksum: %s", pg_cryptohash_error(ctx));
+	if (own)
+		pg_cryptohash_free(own);
+
+	/* no sprintf: validation computes one per revision */
+	hex[hex_encode((const char *) digest, sizeof(digest), hex)] = '\0';
+}
+
+/*
+ * apm_checksum is apm_checksum_compute for C strings (downgrade_sql NULL
+ * for none), in a new palloc'd string.
  */
 char *
 apm_checksum(const char *upgrade_sql, const char *downgrade_sql,
 			 bool transactional)
 {
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
-	uint8		digest[PG_SHA256_DIGEST_LENGTH];
-	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
+	StringInfoData buf;
+	char	   *hex = palloc(APM_CHECKSUM_LEN + 1);
 
-	if (pg_cryptohash_init(ctx) < 0)
-		elog(ERROR, "could not compute revision checksum: %s", pg_cryptohash_error(ctx));
-	checksum_field(ctx, upgrade_sql);
-	checksum_field(ctx, downgrade_sql);
-	checksum_field(ctx, transactional ? "t" : "f");
-	if (pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "could not compute revision checksum: %s", pg_cryptohash_error(ctx));
-	pg_cryptohash_free(ctx);
-
-	/* lowercase hex; validation computes one per revision, so no sprintf */
-	hex[hex_encode((const char *) digest, sizeof(digest), hex)] = '\0';
+	initStringInfo(&buf);
+	apm_checksum_compute(NULL, &buf, upgrade_sql, strlen(upgrade_sql),
+						 downgrade_sql, downgrade_sql ? (int64) strlen(downgrade_sql) : -1,
+						 transactional, hex);
+	pfree(buf.data);
 	return hex;
 }
 
