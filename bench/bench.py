@@ -1016,7 +1016,7 @@ def main():
         rounds = args.rounds or 7
         w1_sizes, w2_size = [100, 1000], 1000
         noop_sizes, per_round = [1000, 10000], 10
-        scale_sizes, scale_reps, scale_timeout, op_timeout = [1000, 10000, 100000], 3, 600, 120
+        scale_sizes, scale_reps, scale_timeout, op_timeout = [1000, 10000, 100000], 7, 600, 120
         mem_sizes = [1000, 10000]
         cg_size = 300
 

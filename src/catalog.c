@@ -230,6 +230,13 @@ text_array_items(Datum d, char ***out)
 	ArrayType  *array = DatumGetArrayTypeP(d);
 
 	*out = NULL;
+	if (ARR_NDIM(array) == 0)
+	{
+		/* most revisions have no dependencies and no labels */
+		if ((Pointer) array != DatumGetPointer(d))
+			pfree(array);
+		return 0;
+	}
 	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
 					  &elems, &elnulls, &n);
 	if (n > 0)
@@ -336,6 +343,13 @@ compare_load_rows(const void *a, const void *b)
 	return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
+/* qsort comparator: registration order of LoadRow pointers */
+static int
+compare_load_row_ptrs(const void *a, const void *b)
+{
+	return compare_load_rows(*(LoadRow *const *) a, *(LoadRow *const *) b);
+}
+
 /* list_sort comparator: registration order of LoadRow cells */
 static int
 compare_load_row_cells(const ListCell *a, const ListCell *b)
@@ -395,6 +409,7 @@ apm_catalog_load_graph(void)
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
 	LoadRow    *rows;
+	LoadRow   **order;
 	int			nrows = 0;
 	int			maxrows = 1024;
 	ApmGraph   *graph;
@@ -432,22 +447,32 @@ apm_catalog_load_graph(void)
 		MemoryContextSwitchTo(cxt);
 	}
 	table_endscan(scan);
-	qsort(rows, nrows, sizeof(LoadRow), compare_load_rows);
+
+	/*
+	 * Sort pointers, not the rows: updates of is_head move rows away from
+	 * registration order, and swapping whole rows made this sort half the
+	 * cost of validation at 100,000 revisions.
+	 */
+	order = MemoryContextAllocHuge(tmpcxt, sizeof(LoadRow *) * Max(nrows, 1));
+	for (i = 0; i < nrows; i++)
+		order[i] = &rows[i];
+	qsort(order, nrows, sizeof(LoadRow *), compare_load_row_ptrs);
 
 	graph = apm_graph_create(nrows);
 	for (i = 0; i < nrows; i++)
 	{
-		ApmNode    *node = apm_graph_add_node(graph, rows[i].id);
+		LoadRow    *row = order[i];
+		ApmNode    *node = apm_graph_add_node(graph, row->id);
 
-		node->nparents = rows[i].nparents;
-		node->parent_ids = rows[i].parent_ids;
-		node->ndeps = rows[i].ndeps;
-		node->dep_ids = rows[i].dep_ids;
-		node->nlabels = rows[i].nlabels;
-		node->labels = rows[i].labels;
-		node->transactional = rows[i].transactional;
-		node->has_downgrade = rows[i].has_downgrade;
-		node->owner = rows[i].owner;
+		node->nparents = row->nparents;
+		node->parent_ids = row->parent_ids;
+		node->ndeps = row->ndeps;
+		node->dep_ids = row->dep_ids;
+		node->nlabels = row->nlabels;
+		node->labels = row->labels;
+		node->transactional = row->transactional;
+		node->has_downgrade = row->has_downgrade;
+		node->owner = row->owner;
 	}
 
 	/* the applied set: mark its revisions, compare checksums, keep orphans */
@@ -467,7 +492,7 @@ apm_catalog_load_graph(void)
 		else
 		{
 			graph->nodes[v].applied = true;
-			graph->nodes[v].drifted = strcmp(checksum, rows[v].checksum) != 0;
+			graph->nodes[v].drifted = strcmp(checksum, order[v]->checksum) != 0;
 			pfree(id);
 		}
 		pfree(checksum);
