@@ -1,7 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * catalog.c
- *	  Every read and write of the ap_migrate.* tables, over SPI.
+ *	  Every read and write of the ap_migrate.* tables.
+ *
+ * Writes and most reads are SPI statements.  The reads that cover the
+ * whole catalog or run at every deploy (the graph, the messages of a long
+ * plan, checksum validation, the heads of the no-op path) scan the tables
+ * or their indexes directly with a snapshot taken as SPI would take it:
+ * at 100,000 revisions, copying every row into an SPI tuple table cost
+ * more than all the graph work.  They look up no name on a search_path and
+ * run no user code, so they need no change of identity.
  *
  * The functions are the only way to change the tables: the installing role
  * holds INSERT, for pg_restore only, and the catalog_guard trigger (guard.c)
@@ -538,23 +546,6 @@ probe_applied(Relation applied, Oid pkey, AttrNumber attno, Snapshot snapshot,
 	return found;
 }
 
-/* a head as apm_catalog_heads reads it */
-typedef struct HeadRow
-{
-	int64		seq;
-	char	   *id;
-} HeadRow;
-
-/* Order heads by registration */
-static int
-compare_head_seq(const void *a, const void *b)
-{
-	int64		x = ((const HeadRow *) a)->seq;
-	int64		y = ((const HeadRow *) b)->seq;
-
-	return x < y ? -1 : x > y ? 1 : 0;
-}
-
 /*
  * apm_catalog_heads returns the ids of the heads, in registration order,
  * reading only the partial index of heads and probing the applied set and
@@ -586,7 +577,7 @@ apm_catalog_heads(bool *all_applied, List **current)
 	AttrNumber	edge_target = get_attnum(RelationGetRelid(edge), "target");
 	AttrNumber	edge_kind = get_attnum(RelationGetRelid(edge), "kind");
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	HeadRow    *rows;
+	LoadRow    *rows;			/* only seq and id */
 	int			nrows = 0;
 	int			maxrows = 8;
 	SysScanDesc scan;
@@ -594,7 +585,7 @@ apm_catalog_heads(bool *all_applied, List **current)
 	List	   *heads = NIL;
 	int			i;
 
-	rows = palloc(maxrows * sizeof(HeadRow));
+	rows = palloc(maxrows * sizeof(LoadRow));
 	scan = systable_beginscan(revision, head_idx, true, snapshot, 0, NULL);
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
@@ -603,7 +594,7 @@ apm_catalog_heads(bool *all_applied, List **current)
 		if (nrows == maxrows)
 		{
 			maxrows *= 2;
-			rows = repalloc(rows, maxrows * sizeof(HeadRow));
+			rows = repalloc(rows, maxrows * sizeof(LoadRow));
 		}
 		rows[nrows].id = TextDatumGetCString(heap_getattr(tuple, rev_id,
 														  RelationGetDescr(revision), &isnull));
@@ -613,7 +604,7 @@ apm_catalog_heads(bool *all_applied, List **current)
 	}
 	systable_endscan(scan);
 	if (nrows > 1)
-		qsort(rows, nrows, sizeof(HeadRow), compare_head_seq);
+		qsort(rows, nrows, sizeof(LoadRow), compare_load_rows);
 
 	*all_applied = true;
 	*current = NIL;
