@@ -458,8 +458,8 @@ apm_catalog_load_graph(void)
 
 	/*
 	 * Sort pointers, not the rows: updates of is_head move rows away from
-	 * registration order, and swapping whole rows made this sort half the
-	 * cost of validation at 100,000 revisions.
+	 * registration order, and swapping whole rows cost 8% of validation at
+	 * 100,000 revisions.
 	 */
 	order = MemoryContextAllocHuge(tmpcxt, sizeof(LoadRow *) * Max(nrows, 1));
 	for (i = 0; i < nrows; i++)
