@@ -32,7 +32,9 @@ PGFILEDESC = "ap_migrate - schema migrations inside PostgreSQL"
 DATA = \
 	ap_migrate--0.1.0.sql \
 	ap_migrate--0.2.0.sql \
-	ap_migrate--0.1.0--0.2.0.sql
+	ap_migrate--0.3.0.sql \
+	ap_migrate--0.1.0--0.2.0.sql \
+	ap_migrate--0.2.0--0.3.0.sql
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites (sql/ + expected/), in dependency order
