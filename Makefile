@@ -21,6 +21,7 @@ OBJS = \
 	src/resolve.o \
 	src/script.o \
 	src/sqlcheck.o \
+	src/stepenv.o \
 	src/validate.o \
 	src/worker.o
 PGFILEDESC = "ap_migrate - schema migrations inside PostgreSQL"
@@ -38,7 +39,7 @@ DATA = \
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites (sql/ + expected/), in dependency order
-REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session example
+REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation example
 # isolation specs (test/specs + test/expected)
 ISOLATION = concurrent_upgrade upgrade_vs_downgrade
 ISOLATION_OPTS = --inputdir=test

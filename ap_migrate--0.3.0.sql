@@ -37,6 +37,7 @@ CREATE TABLE ap_migrate.revision (
 	owner				regrole NOT NULL,
 	registered_at		timestamptz NOT NULL,
 	search_path			text NOT NULL,
+	owner_name			name,
 	CONSTRAINT revision_pkey PRIMARY KEY (id),
 	CONSTRAINT revision_seq_key UNIQUE (seq),
 	CONSTRAINT revision_checksum_algorithm_check
@@ -47,6 +48,7 @@ COMMENT ON COLUMN ap_migrate.revision.down_revision IS 'parent revision ids in d
 COMMENT ON COLUMN ap_migrate.revision.downgrade_sql IS 'NULL when the revision is irreversible';
 COMMENT ON COLUMN ap_migrate.revision.is_head IS 'true while no registered revision names this one as a parent';
 COMMENT ON COLUMN ap_migrate.revision.checksum IS 'SHA-256 over the upgrade and downgrade SQL and the transactional flag';
+COMMENT ON COLUMN ap_migrate.revision.owner_name IS 'name of the owner when it became the owner: a restore maps the owner by this name, never by OID (NULL: not known)';
 COMMENT ON COLUMN ap_migrate.revision.search_path IS 'the registering session''s search_path, used when the revision runs for a caller other than its owner';
 
 -- The heads, which is all a no-op "upgrade head" has to look at.
@@ -238,6 +240,13 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text)
 	IS 'record one step an offline script ran (used by the scripts ap_migrate_sql writes)';
 
+CREATE FUNCTION pg_catalog.ap_migrate_expect(operation text, revision text, checksum text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'ap_migrate_expect'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_catalog.ap_migrate_expect(text, text, text)
+	IS 'check, before an offline script runs a step, that the step fits the state (used by the scripts ap_migrate_sql writes)';
+
 /* Introspection */
 
 CREATE FUNCTION pg_catalog.ap_migrate_current(
@@ -347,6 +356,7 @@ REVOKE ALL ON PROCEDURE pg_catalog.ap_migrate_run_downgrade(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_plan(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_sql(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_expect(text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_current() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_heads() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_branches() FROM PUBLIC;
@@ -367,6 +377,7 @@ GRANT EXECUTE ON PROCEDURE pg_catalog.ap_migrate_run_downgrade(text) TO @extowne
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_plan(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_sql(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_mark(text, text, text) TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_expect(text, text, text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_current() TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_heads() TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_branches() TO @extowner@ WITH GRANT OPTION;

@@ -40,6 +40,7 @@ SELECT * FROM off_state();
 
 -- run it with psql: the same state as ap_migrate_upgrade('head') leaves
 \i results/offline_upgrade.sql
+\unset ON_ERROR_STOP
 SELECT * FROM off_state();
 SELECT operation, revision, from_revisions, to_revisions FROM ap_migrate.history ORDER BY id;
 SELECT * FROM ap_migrate_current();
@@ -51,6 +52,7 @@ SELECT ap_migrate_sql('base') \g results/offline_downgrade.sql
 \pset format aligned
 \pset tuples_only off
 \i results/offline_downgrade.sql
+\unset ON_ERROR_STOP
 SELECT * FROM off_state();
 SELECT ap_migrate_upgrade('head');
 SELECT * FROM off_state();
@@ -84,6 +86,54 @@ SELECT ap_migrate_add('0f0000000006', '{0f0000000005}', 'SELECT 6', 'SELECT 6', 
 SELECT ap_migrate_sql('head');
 \pset format aligned
 \pset tuples_only off
+
+
+-- a script run twice stops at its first step before any statement of it
+-- runs, a non-transactional step included (the index is built once)
+SELECT ap_migrate_add('0f0000000007', '{0f0000000006}',
+       'INSERT INTO off_ledger (step) VALUES (''+7'')', 'SELECT 1', 'seven');
+SELECT ap_migrate_downgrade('0f0000000004');
+\pset format unaligned
+\pset tuples_only on
+SELECT ap_migrate_sql('head') \g results/offline_twice.sql
+\pset format aligned
+\pset tuples_only off
+\o /dev/null
+\i results/offline_twice.sql
+\unset ON_ERROR_STOP
+\o
+SELECT * FROM ap_migrate_current();
+SELECT count(*) AS built FROM pg_indexes WHERE indexname = 'off_i';
+SELECT count(*) AS sevens FROM off_ledger WHERE step = '+7';
+\o /dev/null
+\set VERBOSITY terse
+\i results/offline_twice.sql
+\o
+\unset ON_ERROR_STOP
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS sevens FROM off_ledger WHERE step = '+7';
+SELECT count(*) AS stamps FROM ap_migrate.history WHERE revision = '0f0000000005' AND operation = 'upgrade';
+
+-- A body that turns standard_conforming_strings off cannot make psql read a
+-- line the server saw inside a string literal as a meta-command: no body is
+-- lexed by psql (the \! line would print "PWNED" here).
+SELECT ap_migrate_add('0f0000000008', '{0f0000000007}',
+       E'SELECT set_config(''standard_conforming_strings'', ''off'', false);\n' ||
+       E'SELECT ''x\\'', ''\n\\! echo PWNED\n'';', NULL, 'hostile lexing');
+-- run by ap_migrate itself the step fails: the setting is pinned
+SELECT ap_migrate_upgrade('0f0000000008');
+\pset format unaligned
+\pset tuples_only on
+SELECT ap_migrate_sql('0f0000000008') \g results/offline_hostile.sql
+\pset format aligned
+\pset tuples_only off
+\o results/offline_hostile.out
+\i results/offline_hostile.sql
+\o
+\unset ON_ERROR_STOP
+SHOW standard_conforming_strings;
+SELECT revision FROM ap_migrate_current();
 
 DROP EXTENSION ap_migrate;
 DROP TABLE off_ledger;

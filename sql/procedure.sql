@@ -65,20 +65,24 @@ CALL ap_migrate_run('nosuch');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
 
--- migration SQL that releases the session-level lock stops the procedure
--- before that step commits
-SELECT ap_migrate_add('bbbbbbbbbbba', '{bbbbbbbbbbb9}', 'SELECT pg_advisory_unlock_all()', NULL, 'unlocks');
+-- migration SQL cannot release the session-level ap_migrate lock: it is
+-- not an advisory lock, so pg_advisory_unlock_all() leaves it held (the
+-- step records what it saw), and the procedure releases it at its end
+SELECT ap_migrate_add('bbbbbbbbbbba', '{bbbbbbbbbbb9}', $$SELECT pg_advisory_unlock_all();
+INSERT INTO proc_ledger SELECT 'ap_migrate locks held: ' || count(*) FROM pg_locks
+ WHERE locktype = 'object' AND classid = 'pg_extension'::regclass AND objid = 1634758247
+   AND objsubid = 1 AND pid = pg_backend_pid() AND granted$$, NULL, 'unlocks');
 CALL ap_migrate_run('bbbbbbbbbbba');
-\echo :LAST_ERROR_SQLSTATE
+SELECT rev FROM proc_ledger WHERE rev LIKE 'ap_migrate locks%';
 SELECT count(*) AS unlocker_applied FROM ap_migrate.applied WHERE revision = 'bbbbbbbbbbba';
-SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
+SELECT count(*) AS ap_migrate_locks FROM pg_locks
+ WHERE locktype = 'object' AND objid = 1634758247 AND objsubid = 1;
 
 -- a non-transactional revision: the function refuses it up front, the
 -- procedure runs its statements at top level in a background worker (a
 -- concurrent index, an enum value added and used, VACUUM); a failing
 -- statement reports its own error, its invalid index is dropped, and the
 -- statement before it stays committed
-SELECT ap_migrate_add('bbbbbbbbbbba', '{bbbbbbbbbbb9}', 'SELECT 1', NULL, 'unlock removed');
 CREATE TABLE proc_t (v int);
 INSERT INTO proc_t SELECT g % 10 FROM generate_series(1, 1000) g;
 SELECT ap_migrate_add('bbbbbbbbbbbc', '{bbbbbbbbbbba}',

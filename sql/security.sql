@@ -250,15 +250,16 @@ RESET ROLE;
 CREATE TEMP VIEW sec_forged AS
   SELECT n, what, format('INSERT INTO ap_migrate.revision (id, seq, down_revision, message, upgrade_sql, '
                          'downgrade_sql, branch_labels, depends_on, transactional, is_head, checksum, '
-                         'checksum_algorithm, owner, registered_at, search_path) '
+                         'checksum_algorithm, owner, registered_at, search_path, owner_name) '
                          'SELECT ''5ec3ffffff0%s'', seq + 1000, ''{}'', message, %s, downgrade_sql, ''{}'', ''{}'', '
-                         'transactional, true, checksum, %s, %s, registered_at, search_path '
+                         'transactional, true, checksum, %s, owner, registered_at, search_path, %s '
                          'FROM ap_migrate.revision WHERE id = ''5ec000000001''', n, up, alg, owner) AS sql
-    FROM (VALUES (1, 'owned by the installer', 'upgrade_sql', '1', 'owner'),
-                 (2, 'owned by the bootstrap superuser', 'upgrade_sql', '1', :'bootstrap' || '::oid::regrole'),
-                 (3, 'owned by an unrelated role', 'upgrade_sql', '1', '''sec_other''::regrole'),
-                 (4, 'SQL changed, checksum kept', 'upgrade_sql || '' ''', '1', 'owner'),
-                 (5, 'unknown checksum algorithm', 'upgrade_sql', '2', 'owner')) v(n, what, up, alg, owner);
+    FROM (VALUES (1, 'owned by the installer', 'upgrade_sql', '1', 'owner_name'),
+                 (2, 'owned by the bootstrap superuser', 'upgrade_sql', '1',
+                  '(SELECT rolname FROM pg_roles WHERE oid = ' || :'bootstrap' || ')'),
+                 (3, 'owned by an unrelated role', 'upgrade_sql', '1', '''sec_other'''),
+                 (4, 'SQL changed, checksum kept', 'upgrade_sql || '' ''', '1', 'owner_name'),
+                 (5, 'unknown checksum algorithm', 'upgrade_sql', '2', 'owner_name')) v(n, what, up, alg, owner);
 GRANT SELECT ON sec_forged TO sec_installer, sec_other;
 SELECT owner FROM ap_migrate.revision WHERE id = '5ec000000001';
 SET ROLE sec_installer;
@@ -272,15 +273,15 @@ SELECT t, string_agg(op || ' ' || public.sec_try(sql), ', ' ORDER BY opn) AS ins
 -- the messages
 INSERT INTO ap_migrate.revision (id, seq, down_revision, message, upgrade_sql, downgrade_sql, branch_labels,
                                  depends_on, transactional, is_head, checksum, checksum_algorithm, owner,
-                                 registered_at, search_path)
+                                 registered_at, search_path, owner_name)
   SELECT '5ec3ffffff02', seq + 1000, '{}', message, upgrade_sql, downgrade_sql, '{}', '{}', transactional, true,
-         checksum, 1, 'sec_other', registered_at, search_path
+         checksum, 1, owner, registered_at, search_path, 'sec_other'
     FROM ap_migrate.revision WHERE id = '5ec000000001';
 INSERT INTO ap_migrate.revision (id, seq, down_revision, message, upgrade_sql, downgrade_sql, branch_labels,
                                  depends_on, transactional, is_head, checksum, checksum_algorithm, owner,
-                                 registered_at, search_path)
+                                 registered_at, search_path, owner_name)
   SELECT '5ec3ffffff04', seq + 1000, '{}', message, upgrade_sql || ' ', downgrade_sql, '{}', '{}', transactional,
-         true, checksum, 1, owner, registered_at, search_path
+         true, checksum, 1, owner, registered_at, search_path, owner_name
     FROM ap_migrate.revision WHERE id = '5ec000000001';
 RESET ap_migrate.restore;
 SET ROLE sec_other;
@@ -570,8 +571,15 @@ DROP TABLE pg_temp.revision, pg_temp.applied;
 SET search_path = sec_evil, pg_catalog;
 SELECT pg_catalog.ap_migrate_add('5ec4d0000001', ARRAY['5ec4c0000005'], 'INSERT INTO public.sec_s4 VALUES (''offline'')',
                                  'SELECT 1', 'offline');
-SELECT pg_catalog.ap_migrate_sql('head') AS script \gset
-:script
+\pset format unaligned
+\pset tuples_only on
+SELECT pg_catalog.ap_migrate_sql('head') \g results/security_offline.sql
+\pset format aligned
+\pset tuples_only off
+\o /dev/null
+\i results/security_offline.sql
+\o
+\unset ON_ERROR_STOP
 RESET search_path;
 SELECT * FROM public.sec_traps;
 SELECT revision FROM ap_migrate_current();

@@ -36,14 +36,13 @@ SELECT name, CASE WHEN name LIKE '%user' THEN '(caller)' ELSE value END AS value
   FROM sess_before ORDER BY name;
 
 -- 1. A migration (owned by the caller) that changes every setting it can,
--- switches role, creates a table as that role, then RESET ALL.  The table
--- records what was in effect during the step.
+-- creates a table, then RESET ALL.  The table records what was in effect
+-- during the step.  (Changing the role is refused: escalation.sql.)
 SELECT ap_migrate_add('5e0000000001', NULL, $$
 SET search_path = pg_catalog;
 SET work_mem = '7MB';
 SELECT set_config('application_name', 'evil', false);
 SET lock_timeout = '1s';
-SET ROLE apm_sess_stepper;
 CREATE TABLE sess_work.sess_hyg AS
   SELECT current_user::text AS who, current_setting('search_path') AS search_path,
          current_setting('work_mem') AS work_mem, current_setting('application_name') AS app,
@@ -53,7 +52,7 @@ $$, 'DROP TABLE sess_work.sess_hyg', 'session hygiene');
 SELECT ap_migrate_upgrade('head');
 
 -- during the step: every change was in effect, and the table belongs to
--- the role the step switched to
+-- the revision's owner, the caller
 SELECT * FROM sess_work.sess_hyg;
 SELECT tableowner FROM pg_tables WHERE schemaname = 'sess_work' AND tablename = 'sess_hyg';
 -- after the call: zero differences
@@ -129,7 +128,7 @@ ROLLBACK;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'apm_sess_owner';
 BEGIN;
 SET ROLE apm_sess_owner;
-SELECT ap_migrate_add('5e0000000005', '{5e0000000004}', 'SET ROLE apm_sess_stepper', NULL, 'set role');
+SELECT ap_migrate_add('5e0000000005', '{5e0000000004}', $$SELECT set_config('role', 'apm_sess_stepper', false)$$, NULL, 'set role');
 RESET ROLE;
 SELECT ap_migrate_upgrade('head');
 \echo :LAST_ERROR_SQLSTATE

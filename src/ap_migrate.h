@@ -11,6 +11,7 @@
  *	 offline.c   offline mode: the same operations as a psql script
  *	 register.c  registration: validation of a revision, then storage
  *	   |
+ *	 worker.c    non-transactional steps, at top level in a background worker
  *	 resolve.c   targets and plans over an in-memory graph (pure logic)
  *	 validate.c  the validation report over the graph and the catalog
  *	 graph.c     the revision graph: building, heads, closures, order
@@ -18,6 +19,8 @@
  *	 script.c    the migration file format
  *	   |
  *	 catalog.c   every read and write of the ap_migrate.* tables (SPI)
+ *	 stepenv.c   the environment a step runs in: rights, pinned settings,
+ *	             lock retries (shared by execute.c and worker.c)
  *
  *	 guard.c     the trigger on those tables: direct inserts only to restore
  *
@@ -31,6 +34,7 @@
 #ifndef AP_MIGRATE_H
 #define AP_MIGRATE_H
 
+#include "catalog/pg_extension.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "datatype/timestamp.h"
@@ -48,13 +52,21 @@
 #define APM_HEX_ID_LEN		12
 
 /*
- * Key of the transaction-scoped advisory lock that serializes every
- * operation changing the catalog.  It is the two-int4 form, so a DBA can
- * look for it in pg_locks (locktype 'advisory', classid 1634758247 = 'apmg',
- * objid 1, objsubid 2) or take it with pg_advisory_xact_lock(1634758247, 1).
+ * The lock that serializes every operation changing the catalog.  It is an
+ * object lock of the default lock method, not an advisory lock: no SQL
+ * function can take or release it (pg_advisory_lock() and
+ * pg_advisory_unlock_all() work on the user lock method only), so neither
+ * another role nor migration SQL can block ap_migrate with it or drop it in
+ * the middle of an operation.  Operators see it in pg_locks as locktype
+ * 'object', classid 'pg_extension'::regclass, objid 1634758247 ('apmg'),
+ * objsubid 1: core commands lock extensions with objsubid 0 only, so the
+ * tag cannot meet a lock taken on a real extension.
  */
-#define APM_LOCK_KEY1		1634758247
-#define APM_LOCK_KEY2		1
+#define APM_LOCK_OBJID		1634758247
+#define APM_LOCK_OBJSUBID	1
+#define APM_SET_LOCKTAG(tag) \
+	SET_LOCKTAG_OBJECT((tag), MyDatabaseId, ExtensionRelationId, \
+					   APM_LOCK_OBJID, APM_LOCK_OBJSUBID)
 
 /* Version of the checksum definition stored with every revision */
 #define APM_CHECKSUM_ALGORITHM 1
@@ -203,6 +215,7 @@ extern int	apm_sql_line_of(const char *sql, int offset);
 extern ApmRevisionDef *apm_script_parse(const char *script);
 
 /* catalog.c */
+extern bool apm_catalog_is_writing(void);
 extern ApmGraph *apm_catalog_load_graph(void);
 extern List *apm_catalog_heads(bool *all_applied, List **current);
 extern ApmRevisionDef *apm_catalog_fetch(const char *id, bool *applied,
@@ -237,6 +250,10 @@ extern Datum apm_text_array(List *items);
 extern bool apm_register(ApmRevisionDef *def);
 extern bool apm_is_hex12(const char *id);
 extern void apm_check_id(const char *id, const char *what);
+extern void apm_check_id_as(const char *id, const char *what, ApmIdFormat format);
+extern void apm_check_label(const char *label);
+extern void apm_check_message(const char *id, const char *message);
+extern const char *apm_find_duplicate(List *strings);
 #define APM_CHECKSUM_LEN (PG_SHA256_DIGEST_LENGTH * 2)
 extern void apm_checksum_compute(pg_cryptohash_ctx *ctx, StringInfo buf,
 								 const char *upgrade_sql, int64 upgrade_len,
@@ -256,14 +273,20 @@ extern void apm_run_stepwise(ApmOperation operation, const char *target);
 extern void apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
 							bool allow_nontransactional);
 extern void apm_lock_operation(const char *funcname, bool session);
+extern char *apm_mark(ApmOperation operation, const char *revision,
+					  const char *checksum, bool record);
+
+/* stepenv.c */
+extern bool apm_operation_active(void);
+extern void apm_set_operation_active(bool active);
+extern bool apm_session_is_owner(Oid owner);
+extern void apm_pin_step_settings(GucAction action);
+extern void apm_check_step_state(Oid owner, Oid session_user);
 extern void apm_set_step_lock_timeout(GucAction action);
 extern int	apm_retry_delay(int attempt);
 extern void apm_sleep(int ms);
 extern void apm_retry_notice(const char *revision, const char *reason,
 							 int attempt, int delay);
-extern void apm_enter_worker(void);
-extern char *apm_mark(ApmOperation operation, const char *revision,
-					  const char *checksum);
 
 /* worker.c */
 

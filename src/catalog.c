@@ -64,6 +64,9 @@
 /* rows fetched at a time when scanning every revision's SQL */
 #define APM_FETCH_BATCH 1000
 
+/* nesting depth of catalog statements running (catalog_exec) */
+static int	catalog_writing = 0;
+
 /* identity and settings saved while a catalog statement runs */
 typedef struct CatalogSave
 {
@@ -188,14 +191,34 @@ catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
 	int			ret;
 
 	catalog_enter(&save);
-	ret = SPI_execute_plan(catalog_plan(sql, nargs, types), values, nulls,
-						   read_only, 0);
+	catalog_writing++;
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(catalog_plan(sql, nargs, types), values, nulls,
+							   read_only, 0);
+	}
+	PG_FINALLY();
+	{
+		catalog_writing--;
+	}
+	PG_END_TRY();
 	catalog_leave(&save);
 	MemoryContextSwitchTo(cxt);
 
 	if (ret != expected)
 		elog(ERROR, "ap_migrate catalog statement failed: %s",
 			 SPI_result_code_string(ret));
+}
+
+/*
+ * apm_catalog_is_writing tells the catalog guard (guard.c) that a row comes
+ * from a statement of this file, which needs no check; anything else
+ * inserting into the tables is a restore or a superuser's hand.
+ */
+bool
+apm_catalog_is_writing(void)
+{
+	return catalog_writing > 0;
 }
 
 /* The name of the role calling ap_migrate, for the log */
@@ -777,6 +800,16 @@ apm_catalog_last_id(void)
 	return id;
 }
 
+/*
+ * The name of a revision's owner, stored next to its OID: a dump maps the
+ * owner by this name on restore (guard.c), never by the OID.
+ */
+static Datum
+owner_name_datum(Oid owner)
+{
+	return DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(owner, false)));
+}
+
 /* Fill the parameter values shared by insert and update */
 static void
 revision_values(const ApmRevisionDef *def, const char *checksum, Datum *values,
@@ -795,11 +828,12 @@ revision_values(const ApmRevisionDef *def, const char *checksum, Datum *values,
 	values[9] = Int16GetDatum(APM_CHECKSUM_ALGORITHM);
 	values[10] = ObjectIdGetDatum(def->owner);
 	values[11] = CStringGetTextDatum(def->search_path);
+	values[12] = owner_name_datum(def->owner);
 }
 
-static Oid	revision_types[12] = {
+static Oid	revision_types[13] = {
 	TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID,
-	TEXTARRAYOID, BOOLOID, TEXTOID, INT2OID, REGROLEOID, TEXTOID
+	TEXTARRAYOID, BOOLOID, TEXTOID, INT2OID, REGROLEOID, TEXTOID, NAMEOID
 };
 
 /* Store the edges of a revision: parents, dependencies, labels, in order */
@@ -864,8 +898,8 @@ apm_catalog_name_owner(const char *name, bool *is_label)
 bool
 apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 {
-	Datum		values[12];
-	char		nulls[12];
+	Datum		values[13];
+	char		nulls[13];
 	bool		referenced;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -873,8 +907,9 @@ apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 	catalog_exec("INSERT INTO ap_migrate.revision"
 				 " (id, down_revision, message, upgrade_sql, downgrade_sql,"
 				 "  branch_labels, depends_on, transactional, checksum,"
-				 "  checksum_algorithm, owner, search_path, registered_at, is_head)"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+				 "  checksum_algorithm, owner, search_path, owner_name, registered_at,"
+				 "  is_head)"
+				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
 				 "  pg_catalog.now(),"
 				 "  NOT EXISTS (SELECT FROM ap_migrate.revision_edge e"
 				 "               WHERE e.target OPERATOR(pg_catalog.=) $1"
@@ -882,7 +917,7 @@ apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 				 " RETURNING EXISTS (SELECT FROM ap_migrate.revision_edge e"
 				 "                    WHERE e.target OPERATOR(pg_catalog.=) $1"
 				 "                      AND e.kind OPERATOR(pg_catalog.<>) 'label')",
-				 12, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
+				 13, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	referenced = get_bool(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);
 
@@ -900,8 +935,8 @@ void
 apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 				   List *old_parents)
 {
-	Datum		values[12];
-	char		nulls[12];
+	Datum		values[13];
+	char		nulls[13];
 
 	memset(nulls, ' ', sizeof(nulls));
 	revision_values(def, checksum, values, nulls);
@@ -909,9 +944,10 @@ apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 				 "   SET down_revision = $2, message = $3, upgrade_sql = $4,"
 				 "       downgrade_sql = $5, branch_labels = $6, depends_on = $7,"
 				 "       transactional = $8, checksum = $9, checksum_algorithm = $10,"
-				 "       owner = $11, search_path = $12, registered_at = pg_catalog.now()"
+				 "       owner = $11, search_path = $12, owner_name = $13,"
+				 "       registered_at = pg_catalog.now()"
 				 " WHERE id OPERATOR(pg_catalog.=) $1",
-				 12, revision_types, values, nulls, false, SPI_OK_UPDATE);
+				 13, revision_types, values, nulls, false, SPI_OK_UPDATE);
 	catalog_exec("DELETE FROM ap_migrate.revision_edge"
 				 " WHERE revision OPERATOR(pg_catalog.=) $1",
 				 1, revision_types, values, NULL, false, SPI_OK_DELETE);
@@ -926,14 +962,15 @@ apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 void
 apm_catalog_set_owner(const char *id, Oid owner)
 {
-	Oid			types[2] = {TEXTOID, REGROLEOID};
-	Datum		values[2];
+	Oid			types[3] = {TEXTOID, REGROLEOID, NAMEOID};
+	Datum		values[3];
 
 	values[0] = CStringGetTextDatum(id);
 	values[1] = ObjectIdGetDatum(owner);
-	catalog_exec("UPDATE ap_migrate.revision SET owner = $2"
+	values[2] = owner_name_datum(owner);
+	catalog_exec("UPDATE ap_migrate.revision SET owner = $2, owner_name = $3"
 				 " WHERE id OPERATOR(pg_catalog.=) $1",
-				 2, types, values, NULL, false, SPI_OK_UPDATE);
+				 3, types, values, NULL, false, SPI_OK_UPDATE);
 }
 
 /*

@@ -25,4 +25,18 @@
 #include "varatt.h"
 #endif
 
+/*
+ * PostgreSQL 17 lets a background worker log in as a role without LOGIN
+ * (BGWORKER_BYPASS_ROLELOGINCHECK).  Before, a worker that runs a step as
+ * its owner needs the owner to have LOGIN, which execute.c checks up front.
+ * APM_BGWORKER_LOGIN_BYPASS is the flag to pass, or 0 where there is none.
+ */
+#include "postmaster/bgworker.h"
+
+#ifdef BGWORKER_BYPASS_ROLELOGINCHECK
+#define APM_BGWORKER_LOGIN_BYPASS BGWORKER_BYPASS_ROLELOGINCHECK
+#else
+#define APM_BGWORKER_LOGIN_BYPASS 0
+#endif
+
 #endif							/* AP_MIGRATE_COMPAT_H */

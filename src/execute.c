@@ -10,8 +10,8 @@
  *	    (re-entrancy), a read-only transaction or a standby, a REPEATABLE
  *	    READ or SERIALIZABLE transaction (its snapshot predates the lock, so
  *	    it could not see another session's work);
- *	 2. take the transaction-scoped advisory lock that serializes all of
- *	    them, and only then read the state, each SPI statement taking a new
+ *	 2. take the lock that serializes all of them (APM_SET_LOCKTAG: a lock
+ *	    no SQL function can take or release), for the transaction, and only then read the state, each SPI statement taking a new
  *	    READ COMMITTED snapshot that sees whatever the previous holder of the
  *	    lock committed;
  *	 3. plan the whole call, and refuse it before any step runs if a step
@@ -60,9 +60,6 @@
 
 #include "ap_migrate.h"
 #include "compat.h"
-
-/* true while an operation that changes the catalog is running */
-static bool apm_active = false;
 
 /* what the error context of a running step shows */
 typedef struct StepContext
@@ -113,7 +110,7 @@ typedef struct StepRecords
 static void
 check_mutating_call(const char *funcname)
 {
-	if (apm_active)
+	if (apm_operation_active())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s cannot be called while an ap_migrate operation is running", funcname),
@@ -171,7 +168,7 @@ apm_lock_operation(const char *funcname, bool session)
 	char		timeout[32];
 	MemoryContext oldcxt = CurrentMemoryContext;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
+	APM_SET_LOCKTAG(tag);
 	if (LockAcquire(&tag, ExclusiveLock, session, true) != LOCKACQUIRE_NOT_AVAIL)
 		return;
 
@@ -219,7 +216,7 @@ apm_begin(const char *funcname, bool mutating)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (mutating)
-		apm_active = true;
+		apm_set_operation_active(true);
 }
 
 /*
@@ -231,7 +228,7 @@ void
 apm_end(bool mutating)
 {
 	if (mutating)
-		apm_active = false;
+		apm_set_operation_active(false);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
 }
@@ -252,7 +249,7 @@ apm_locked(const char *funcname, void (*body) (void *arg), void *arg)
 	}
 	PG_CATCH();
 	{
-		apm_active = false;
+		apm_set_operation_active(false);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -349,13 +346,14 @@ apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
 					 errdetail("It is step %d of %d; no step was run.", i + 1, plan->nsteps),
 					 errhint("A superuser can allow this with ap_migrate.allow_superuser_migrations.")));
 		if (!node->transactional && allow_nontransactional &&
-			node->owner != GetUserId() && !role_can_login(node->owner))
+			!APM_BGWORKER_LOGIN_BYPASS && !apm_session_is_owner(node->owner) &&
+			!role_can_login(node->owner))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("revision \"%s\" is not transactional and its owner cannot log in", node->id),
-					 errdetail("It is step %d of %d; no step was run.  Its statements run in a background worker that logs in as its owner, \"%s\".",
+					 errdetail("It is step %d of %d; no step was run.  Its statements run in a background worker that logs in as its owner, \"%s\", and this server lets a worker log in only as a role with LOGIN.",
 							   i + 1, plan->nsteps, GetUserNameFromId(node->owner, false)),
-					 errhint("Let the owner log in (ALTER ROLE ... LOGIN), or apply the revision as its owner (SET ROLE).")));
+					 errhint("Let the owner log in (ALTER ROLE ... LOGIN), or apply the revision in a session that logged in as its owner.")));
 	}
 }
 
@@ -382,35 +380,37 @@ run_statement(const char *stmt)
 }
 
 /*
- * Run the SQL of one step, statement by statement, as owner.  The GUC nest
- * level undoes any setting the SQL changes, SET ROLE included; the user id
- * is restored after it.
- *
- * For a caller other than the owner the step also gets the search_path
- * recorded when the revision was registered, with pg_temp last: names in
- * the owner's SQL must not resolve to functions, operators or temporary
- * tables the caller planted, which would then run with the owner's rights.
+ * Run the SQL of one step, statement by statement, with exactly the rights
+ * of owner (stepenv.c): as owner, with role changes refused
+ * (SECURITY_LOCAL_USERID_CHANGE), and, unless the session is owner's own,
+ * in a security-restricted operation and with the search_path recorded when
+ * the revision was registered, pg_temp last: names in the owner's SQL must
+ * not resolve to functions, operators or temporary tables the caller
+ * planted, and nothing the SQL leaves in the session may run later with the
+ * session's rights.  The GUC nest level undoes any setting the SQL changes;
+ * the user id is restored after it.
  */
 static void
 run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
 {
 	MemoryContext stepcxt = CurrentMemoryContext;
 	Oid			save_userid;
+	Oid			session_user = GetSessionUserId();
 	int			save_sec_context;
 	int			save_nestlevel;
+	bool		own_session = apm_session_is_owner(owner);
 	List	   *stmts;
 	ListCell   *lc;
 
 	stmts = apm_sql_split(sql);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	if (owner != save_userid)
-		SetUserIdAndSecContext(owner, save_sec_context |
-							   SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
+	SetUserIdAndSecContext(owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   (own_session ? 0 : SECURITY_RESTRICTED_OPERATION));
 	save_nestlevel = NewGUCNestLevel();
-	apm_set_step_lock_timeout(GUC_ACTION_SAVE);
-	if (owner != save_userid)
+	apm_pin_step_settings(GUC_ACTION_SAVE);
+	if (!own_session)
 	{
 		char	   *path = search_path[0] != '\0' ?
 			psprintf("%s, pg_temp", search_path) : pstrdup("pg_temp");
@@ -430,80 +430,13 @@ run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
 		ctx->stmtno++;
 		ctx->offset = start;
 		run_statement(pnstrdup(sql + start, end - start));
+		apm_check_step_state(owner, session_user);
 		MemoryContextSwitchTo(stepcxt);
 	}
 
 	/* false: undo every change, plain SET and SET LOCAL included */
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-}
-
-/*
- * apm_set_step_lock_timeout applies ap_migrate.lock_timeout to the
- * statements of a step, in the current GUC nest level; 0 leaves the
- * session's lock_timeout alone.
- */
-void
-apm_set_step_lock_timeout(GucAction action)
-{
-	char		value[32];
-
-	if (apm_lock_timeout <= 0)
-		return;
-	snprintf(value, sizeof(value), "%d", apm_lock_timeout);
-	(void) set_config_option("lock_timeout", value, PGC_USERSET, PGC_S_SESSION,
-							 action, true, 0, false);
-}
-
-/*
- * apm_retry_delay is the pause before retry number attempt (1-based) of a
- * step that could not get a lock: ap_migrate.lock_retry_delay, doubled
- * with each retry, at most one minute.
- */
-int
-apm_retry_delay(int attempt)
-{
-	int64		delay = apm_lock_retry_delay;
-
-	while (--attempt > 0 && delay < 60000)
-		delay *= 2;
-	return (int) Min(delay, 60000);
-}
-
-/*
- * apm_sleep waits ms milliseconds, answering query cancel and termination
- * meanwhile.
- */
-void
-apm_sleep(int ms)
-{
-	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
-
-	for (;;)
-	{
-		long		left;
-
-		CHECK_FOR_INTERRUPTS();
-		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
-		if (left <= 0)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 left, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
-}
-
-/*
- * apm_retry_notice tells that a step (or statement) could not get a lock and
- * will be tried again after delay ms.
- */
-void
-apm_retry_notice(const char *revision, const char *reason, int attempt, int delay)
-{
-	ereport(NOTICE,
-			(errmsg("revision \"%s\" could not get a lock, retrying in %d ms (retry %d of %d)",
-					revision, delay, attempt, apm_lock_retries),
-			 errdetail("%s", reason)));
 }
 
 /*
@@ -574,18 +507,6 @@ run_sql_with_retries(const char *sql, Oid owner, const char *search_path,
 }
 
 /*
- * apm_enter_worker marks the background worker that runs a
- * non-transactional step as inside an ap_migrate operation, so that its SQL
- * cannot start another one (which would wait for the caller's lock while
- * the caller waits for the worker).
- */
-void
-apm_enter_worker(void)
-{
-	apm_active = true;
-}
-
-/*
  * Run the SQL of a non-transactional step at top level, in a background
  * worker (worker.c), and turn its failure into this session's error.  The
  * current transaction is committed first: it has the step's catalog reads
@@ -602,7 +523,7 @@ run_outside(const char *sql, Oid owner, const char *search_path,
 
 	SPI_commit();
 	apm_worker_run(ctx->revision, sql, owner,
-				   owner != GetUserId() ? psprintf("%s%spg_temp", search_path,
+				   !apm_session_is_owner(owner) ? psprintf("%s%spg_temp", search_path,
 												   search_path[0] ? ", " : "") : NULL,
 				   &outcome);
 	if (outcome.done)
@@ -890,19 +811,18 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 		if (commit_each)
 		{
 			/*
-			 * Migration SQL can release session-level advisory locks
-			 * (pg_advisory_unlock_all()); without the lock the remaining
-			 * steps could run alongside another session's.  Refuse before
-			 * this step commits.
+			 * No SQL can release the lock (it is not an advisory lock), and
+			 * without it the remaining steps could run alongside another
+			 * session's; check anyway before this step commits, since a
+			 * step recorded without the lock could not be trusted.
 			 */
-			SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
+			APM_SET_LOCKTAG(tag);
 			if (!LockHeldByMe(&tag, ExclusiveLock))
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("the ap_migrate lock was released by the SQL of revision \"%s\"",
+						 errmsg("the ap_migrate lock was lost while revision \"%s\" ran",
 								graph->nodes[plan->steps[i]].id),
-						 errdetail("Migration SQL must not release advisory locks it does not own."),
-						 errhint("The revision was not recorded; remove the unlock from its SQL.")));
+						 errdetail("The revision was not recorded.")));
 			SPI_commit();
 		}
 	}
@@ -983,6 +903,7 @@ typedef struct MarkArgs
 	ApmOperation operation;
 	const char *revision;
 	const char *checksum;
+	bool		record;			/* false: check only (ap_migrate_expect) */
 	MemoryContext callcxt;
 	char	   *result;
 } MarkArgs;
@@ -1054,6 +975,8 @@ mark_body(void *arg)
 		}
 	}
 
+	if (!args->record)
+		return;
 	for (j = 0; j < node->nparents; j++)
 		parents = lappend(parents, node->parent_ids[j]);
 	self = list_make1(node->id);
@@ -1080,18 +1003,22 @@ mark_body(void *arg)
  * outside ap_migrate (an offline script ran its SQL), after checking that
  * the revision is still the one the script was made from (checksum) and
  * that the step fits the applied state.  Returns the current revisions.
+ * Without record it only makes the checks (under the lock, which it keeps
+ * until the end of the transaction like every operation).
  */
 char *
-apm_mark(ApmOperation operation, const char *revision, const char *checksum)
+apm_mark(ApmOperation operation, const char *revision, const char *checksum,
+		 bool record)
 {
 	MarkArgs	args;
 
 	args.operation = operation;
 	args.revision = revision;
 	args.checksum = checksum;
+	args.record = record;
 	args.callcxt = CurrentMemoryContext;
 	args.result = NULL;
-	apm_locked("ap_migrate_mark()", mark_body, &args);
+	apm_locked(record ? "ap_migrate_mark()" : "ap_migrate_expect()", mark_body, &args);
 	return args.result;
 }
 
@@ -1120,9 +1047,9 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect_ext failed");
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, APM_LOCK_KEY1, APM_LOCK_KEY2, 2);
+	APM_SET_LOCKTAG(tag);
 	apm_lock_operation(funcname, true);
-	apm_active = true;
+	apm_set_operation_active(true);
 
 	PG_TRY();
 	{
@@ -1143,14 +1070,14 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 	}
 	PG_CATCH();
 	{
-		apm_active = false;
+		apm_set_operation_active(false);
 		if (LockHeldByMe(&tag, ExclusiveLock))
 			LockRelease(&tag, ExclusiveLock, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 
-	apm_active = false;
+	apm_set_operation_active(false);
 	LockRelease(&tag, ExclusiveLock, true);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");

@@ -41,6 +41,7 @@ PG_FUNCTION_INFO_V1(ap_migrate_run_downgrade);
 PG_FUNCTION_INFO_V1(ap_migrate_plan);
 PG_FUNCTION_INFO_V1(ap_migrate_sql);
 PG_FUNCTION_INFO_V1(ap_migrate_mark);
+PG_FUNCTION_INFO_V1(ap_migrate_expect);
 PG_FUNCTION_INFO_V1(ap_migrate_current);
 PG_FUNCTION_INFO_V1(ap_migrate_heads);
 PG_FUNCTION_INFO_V1(ap_migrate_branches);
@@ -365,6 +366,19 @@ ap_migrate_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(script));
 }
 
+/* The operation argument of ap_migrate_mark and ap_migrate_expect */
+static ApmOperation
+step_operation(FunctionCallInfo fcinfo)
+{
+	char	   *operation = text_arg(fcinfo, 0, "operation");
+
+	if (strcmp(operation, "upgrade") != 0 && strcmp(operation, "downgrade") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("operation must be \"upgrade\" or \"downgrade\", not \"%s\"", operation)));
+	return strcmp(operation, "upgrade") == 0 ? APM_UPGRADE : APM_DOWNGRADE;
+}
+
 /*
  * ap_migrate_mark(operation text, revision text, checksum text) records
  * one step an offline script ran; see apm_mark.
@@ -372,20 +386,33 @@ ap_migrate_sql(PG_FUNCTION_ARGS)
 Datum
 ap_migrate_mark(PG_FUNCTION_ARGS)
 {
-	char	   *operation = text_arg(fcinfo, 0, "operation");
+	ApmOperation operation = step_operation(fcinfo);
 	char	   *revision = text_arg(fcinfo, 1, "revision");
 	char	   *checksum = text_arg(fcinfo, 2, "checksum");
 	char	   *current;
 
-	if (strcmp(operation, "upgrade") != 0 && strcmp(operation, "downgrade") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("operation must be \"upgrade\" or \"downgrade\", not \"%s\"", operation)));
-	current = apm_mark(strcmp(operation, "upgrade") == 0 ? APM_UPGRADE : APM_DOWNGRADE,
-					   revision, checksum);
+	current = apm_mark(operation, revision, checksum, true);
 	if (current == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(current));
+}
+
+/*
+ * ap_migrate_expect(operation text, revision text, checksum text) makes
+ * ap_migrate_mark's checks without recording anything: an offline script
+ * calls it before each step's statements, so that a script run twice, on
+ * another database or after the revision changed stops before running
+ * any of them (non-transactional ones included).
+ */
+Datum
+ap_migrate_expect(PG_FUNCTION_ARGS)
+{
+	ApmOperation operation = step_operation(fcinfo);
+	char	   *revision = text_arg(fcinfo, 1, "revision");
+	char	   *checksum = text_arg(fcinfo, 2, "checksum");
+
+	(void) apm_mark(operation, revision, checksum, false);
+	PG_RETURN_VOID();
 }
 
 /*

@@ -7,21 +7,36 @@
  * The script does exactly what ap_migrate_upgrade()/ap_migrate_downgrade()
  * would do from the state it was generated in:
  *
+ *	 \set ON_ERROR_STOP on
  *	 BEGIN;
- *	 SELECT pg_catalog.pg_advisory_xact_lock(1634758247, 1);
  *	 -- running upgrade A -> B, message
- *	 <the revision's SQL, statement by statement>
+ *	 SELECT pg_catalog.ap_migrate_expect('upgrade', 'B', '<checksum>');
+ *	 SELECT 'SET standard_conforming_strings = on', $apm_1$<statement>$apm_1$ \gexec
+ *	 ...
  *	 SELECT pg_catalog.ap_migrate_mark('upgrade', 'B', '<checksum>');
  *	 ...
  *	 COMMIT;
  *
- * ap_migrate_mark() does each step's bookkeeping through the extension
- * (the tables accept no direct writes) and refuses when the state or the
- * revision is not what the script expects, so a script run twice, run on
- * another database or run after the revision changed stops at the first
- * step and rolls back.  Revisions flagged transactional = false are
- * written outside the transaction, each statement on its own, as they
- * have to run.
+ * ap_migrate_expect() takes the ap_migrate lock and refuses, before any
+ * statement of the step runs, when the state or the revision is not what
+ * the script expects; ap_migrate_mark() then does the step's bookkeeping
+ * through the extension (the tables accept no direct writes).  So a script
+ * run twice, run on another database or run after the revision changed
+ * stops at the first step, non-transactional steps included.
+ *
+ * The script's structure must not depend on what the bodies contain.  psql
+ * lexes a script with the server's standard_conforming_strings as reported
+ * after each statement, so a body that turned it off could make psql read a
+ * line the server saw inside a string literal as a meta-command (\! runs a
+ * shell).  No body is therefore ever lexed by psql: each statement is a
+ * dollar-quoted literal (a tag the statement does not contain; dollar
+ * quoting does not depend on standard_conforming_strings, and psql neither
+ * interpolates variables nor looks for backslash commands inside it) that
+ * \gexec sends to the server as a query of its own, preceded by the lexing
+ * setting every body was checked with.  Everything else printed (ids,
+ * parents, messages, the target) goes through comment_text or
+ * quote_literal_cstr.  Revisions flagged transactional = false are written
+ * outside the transaction, each statement on its own, as they have to run.
  *
  * Copyright (c) 2026, ap_migrate developers
  *
@@ -33,6 +48,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
 
@@ -56,26 +72,25 @@ comment_text(const char *text)
 	return copy;
 }
 
-/* Append one statement of migration SQL, terminated so psql runs it */
+/*
+ * Append one statement of migration SQL as a query \gexec runs: the
+ * statement as a dollar-quoted literal whose tag it does not contain, after
+ * the lexing setting it was checked with (see the file header).
+ */
 static void
 append_statement(StringInfo buf, const char *text, int len)
 {
-	const char *last_line;
 	char	   *stmt = pnstrdup(text, len);
-	int			end = strlen(stmt);
+	char		tag[32];
+	int			n = 1;
 
-	while (end > 0 && (stmt[end - 1] == ' ' || stmt[end - 1] == '\t' ||
-					   stmt[end - 1] == '\n' || stmt[end - 1] == '\r'))
-		end--;
-	stmt[end] = '\0';
-	appendStringInfoString(buf, stmt);
-
-	/* a statement may end in a line comment: put the semicolon after it */
-	last_line = strrchr(stmt, '\n');
-	if (strstr(last_line ? last_line : stmt, "--") != NULL)
-		appendStringInfoString(buf, "\n;\n");
-	else
-		appendStringInfoString(buf, ";\n");
+	do
+	{
+		CHECK_FOR_INTERRUPTS();
+		snprintf(tag, sizeof(tag), "$apm_%d$", n++);
+	} while (strstr(stmt, tag) != NULL);
+	appendStringInfo(buf, "SELECT 'SET standard_conforming_strings = on', %s%s%s \\gexec\n",
+					 tag, stmt, tag);
 }
 
 /* Append the SQL of a step, statement by statement */
@@ -94,6 +109,30 @@ append_sql(StringInfo buf, const char *sql)
 
 		append_statement(buf, sql + start, end - start);
 	}
+}
+
+/* Ids joined with ", " for a comment line, each cleaned, or "base" */
+static char *
+comment_ids(List *ids)
+{
+	List	   *clean = NIL;
+	ListCell   *lc;
+
+	if (ids == NIL)
+		return "base";
+	foreach(lc, ids)
+		clean = lappend(clean, comment_text(lfirst(lc)));
+	return apm_join_strings(clean, ", ");
+}
+
+/* A call of an offline-step function: operation, revision, checksum */
+static void
+append_step_call(StringInfo buf, const char *function, bool upgrade,
+				 const char *revision, const char *checksum)
+{
+	appendStringInfo(buf, "SELECT pg_catalog.%s(%s, %s, %s);\n", function,
+					 quote_literal_cstr(upgrade ? "upgrade" : "downgrade"),
+					 quote_literal_cstr(revision), quote_literal_cstr(checksum));
 }
 
 /*
@@ -116,9 +155,9 @@ apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "-- ap_migrate offline %s to \"%s\" from %s: %d step(s)\n",
 					 upgrade ? "upgrade" : "downgrade", comment_text(target),
-					 current != NIL ? apm_graph_join_ids(graph, current, ", ") : "base",
-					 plan->nsteps);
+					 comment_ids(apm_graph_ids(graph, current)), plan->nsteps);
 	appendStringInfoString(&buf, "-- Run it with: psql -v ON_ERROR_STOP=1 -f <this file>\n");
+	appendStringInfoString(&buf, "\\set ON_ERROR_STOP on\n");
 
 	/* the script holds every body anyway: read them all in one query */
 	for (i = 0; i < plan->nsteps; i++)
@@ -131,8 +170,10 @@ apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
 		const char *checksum = checksums[i];
 		ApmRevisionDef *def = defs[i];
 		List	   *parents = NIL;
+		List	   *self = list_make1(node->id);
 		int			j;
 
+		CHECK_FOR_INTERRUPTS();
 		for (j = 0; j < node->nparents; j++)
 			parents = lappend(parents, node->parent_ids[j]);
 
@@ -140,8 +181,6 @@ apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
 		if (def->transactional && !in_transaction)
 		{
 			appendStringInfoString(&buf, "\nBEGIN;\n");
-			appendStringInfo(&buf, "SELECT pg_catalog.pg_advisory_xact_lock(%d, %d);\n",
-							 APM_LOCK_KEY1, APM_LOCK_KEY2);
 			in_transaction = true;
 		}
 		else if (!def->transactional && in_transaction)
@@ -152,15 +191,14 @@ apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
 
 		appendStringInfo(&buf, "\n-- running %s %s -> %s%s%s\n",
 						 upgrade ? "upgrade" : "downgrade",
-						 upgrade ? (parents ? apm_join_strings(parents, ", ") : "base") : node->id,
-						 upgrade ? node->id : (parents ? apm_join_strings(parents, ", ") : "base"),
+						 comment_ids(upgrade ? parents : self),
+						 comment_ids(upgrade ? self : parents),
 						 def->message[0] ? ", " : "", comment_text(def->message));
 		if (!def->transactional)
 			appendStringInfoString(&buf, "-- (not transactional: each statement runs on its own)\n");
+		append_step_call(&buf, "ap_migrate_expect", upgrade, node->id, checksum);
 		append_sql(&buf, upgrade ? def->upgrade_sql : def->downgrade_sql);
-		appendStringInfo(&buf, "SELECT pg_catalog.ap_migrate_mark(%s, %s, %s);\n",
-						 quote_literal_cstr(upgrade ? "upgrade" : "downgrade"),
-						 quote_literal_cstr(node->id), quote_literal_cstr(checksum));
+		append_step_call(&buf, "ap_migrate_mark", upgrade, node->id, checksum);
 	}
 	if (in_transaction)
 		appendStringInfoString(&buf, "\nCOMMIT;\n");

@@ -76,6 +76,17 @@ is_reserved(const char *name)
 void
 apm_check_id(const char *id, const char *what)
 {
+	apm_check_id_as(id, what, (ApmIdFormat) apm_revision_id_format);
+}
+
+/*
+ * apm_check_id_as is apm_check_id for a given id format.  A restore checks
+ * with the relaxed format, the larger of the two, since the setting of the
+ * database the dump came from is not known.
+ */
+void
+apm_check_id_as(const char *id, const char *what, ApmIdFormat format)
+{
 	const char *p;
 
 	if (id[0] == '\0')
@@ -91,7 +102,7 @@ apm_check_id(const char *id, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"%s\" is reserved and cannot be used as %s", id, what)));
-	if (apm_revision_id_format == APM_ID_FORMAT_HEX12)
+	if (format == APM_ID_FORMAT_HEX12)
 	{
 		if (!apm_is_hex12(id))
 			ereport(ERROR,
@@ -114,22 +125,22 @@ apm_check_id(const char *id, const char *what)
  * could end the comment an offline script shows it in and smuggle SQL or
  * psql commands into the script.
  */
-static void
-check_message(const ApmRevisionDef *def)
+void
+apm_check_message(const char *id, const char *message)
 {
 	const unsigned char *p;
 
-	for (p = (const unsigned char *) def->message; *p; p++)
+	for (p = (const unsigned char *) message; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("message of revision \"%s\" contains a control character", def->id),
+					 errmsg("message of revision \"%s\" contains a control character", id),
 					 errdetail("A message is one line of text without control characters.")));
 }
 
 /* A branch label: like a relaxed id, and never a reserved word */
-static void
-check_label(const char *label)
+void
+apm_check_label(const char *label)
 {
 	const char *p;
 
@@ -162,26 +173,61 @@ static void
 check_id_list(const char *id, List *ids, const char *what)
 {
 	ListCell   *lc;
+	const char *twice;
 
 	foreach(lc, ids)
 	{
 		const char *other = lfirst(lc);
-		ListCell   *lc2;
 
+		CHECK_FOR_INTERRUPTS();
 		apm_check_id(other, what);
 		if (strcmp(other, id) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 					 errmsg("revision \"%s\" cannot be its own %s", id, what)));
-		for_each_cell(lc2, ids, lnext(ids, lc))
-			if (strcmp(other, lfirst(lc2)) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-						 errmsg("revision \"%s\" lists %s \"%s\" twice", id, what, other)));
 	}
+	twice = apm_find_duplicate(ids);
+	if (twice != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("revision \"%s\" lists %s \"%s\" twice", id, what, twice)));
 }
 
-/* Append one length-prefixed field (len -1: NULL, distinct from empty) */
+/* qsort comparator of C strings */
+static int
+compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * apm_find_duplicate returns a string that occurs twice in a list of C
+ * strings, or NULL.  Sorting makes it O(n log n): a list is user input
+ * (100,000 parents are a valid argument) and must not cost n^2.
+ */
+const char *
+apm_find_duplicate(List *strings)
+{
+	int			n = list_length(strings);
+	const char **sorted;
+	const char *result = NULL;
+	ListCell   *lc;
+	int			i = 0;
+
+	if (n < 2)
+		return NULL;
+	sorted = palloc(sizeof(char *) * n);
+	foreach(lc, strings)
+		sorted[i++] = lfirst(lc);
+	CHECK_FOR_INTERRUPTS();
+	qsort(sorted, n, sizeof(char *), compare_strings);
+	for (i = 1; i < n && result == NULL; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			result = sorted[i];
+	pfree(sorted);
+	return result;
+}
+
 static void
 checksum_field(StringInfo buf, const char *value, int64 len)
 {
@@ -328,6 +374,7 @@ check_names(const ApmRevisionDef *def)
 	{
 		const char *label = lfirst(lc);
 
+		CHECK_FOR_INTERRUPTS();
 		owner = apm_catalog_name_owner(label, &is_label);
 		if (owner != NULL && !(is_label && strcmp(owner, def->id) == 0))
 			ereport(ERROR,
@@ -380,18 +427,16 @@ apm_register(ApmRevisionDef *def)
 	check_id_list(def->id, def->depends_on, "dependency");
 	foreach(lc, def->branch_labels)
 	{
-		ListCell   *lc2;
-
-		check_label(lfirst(lc));
-		for_each_cell(lc2, def->branch_labels, lnext(def->branch_labels, lc))
-			if (strcmp(lfirst(lc), lfirst(lc2)) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-						 errmsg("revision \"%s\" lists branch label \"%s\" twice",
-								def->id, (char *) lfirst(lc))));
+		CHECK_FOR_INTERRUPTS();
+		apm_check_label(lfirst(lc));
 	}
+	if (apm_find_duplicate(def->branch_labels) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("revision \"%s\" lists branch label \"%s\" twice",
+						def->id, apm_find_duplicate(def->branch_labels))));
 
-	check_message(def);
+	apm_check_message(def->id, def->message);
 	def->search_path = pstrdup(namespace_search_path);
 	if (!OidIsValid(def->owner))
 		def->owner = GetUserId();

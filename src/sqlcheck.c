@@ -71,6 +71,31 @@ meta_command_at(const char *sql, int pos)
 }
 
 /*
+ * raw_parser() with the lexing every body is checked and run with:
+ * standard_conforming_strings on, whatever the session says (stepenv.c).
+ * The scanner reads the setting when it starts, so the variable is set
+ * around the call, not through the GUC machinery.
+ */
+static List *
+parse_fixed(const char *sql)
+{
+	bool		save = standard_conforming_strings;
+	List	   *stmts;
+
+	standard_conforming_strings = true;
+	PG_TRY();
+	{
+		stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+	}
+	PG_FINALLY();
+	{
+		standard_conforming_strings = save;
+	}
+	PG_END_TRY();
+	return stmts;
+}
+
+/*
  * Parse sql, re-raising a syntax error with a hint when it is a psql
  * meta-command.
  */
@@ -82,7 +107,7 @@ parse_sql(const char *sql)
 
 	PG_TRY();
 	{
-		stmts = raw_parser(sql, RAW_PARSE_DEFAULT);
+		stmts = parse_fixed(sql);
 	}
 	PG_CATCH();
 	{
@@ -125,6 +150,28 @@ is_transaction_control(Node *stmt)
 			 strcmp(set->name, "TRANSACTION SNAPSHOT") == 0);
 	}
 	return false;
+}
+
+/*
+ * The setting a SET, SET LOCAL or RESET statement changes that a step must
+ * keep (stepenv.c): the role it runs as, or the lexing of the statements
+ * after it.  NULL for any other statement.
+ */
+static const char *
+pinned_setting(Node *stmt)
+{
+	VariableSetStmt *set;
+
+	if (!IsA(stmt, VariableSetStmt))
+		return NULL;
+	set = (VariableSetStmt *) stmt;
+	if (set->name == NULL)
+		return NULL;
+	if (strcmp(set->name, "role") == 0 ||
+		strcmp(set->name, "session_authorization") == 0 ||
+		strcmp(set->name, "standard_conforming_strings") == 0)
+		return set->name;
+	return NULL;
 }
 
 /* Does a list of DefElem options contain the named one? */
@@ -249,7 +296,19 @@ apm_sql_check(const char *sql, const char *revision, const char *section,
 					 errmsg("transaction control statements are not allowed in migration SQL"),
 					 errdetail("Statement %d is %s.", stmtno,
 							   GetCommandTagName(CreateCommandTag(stmt))),
-					 errhint("Each ap_migrate call runs its steps in the caller's transaction."),
+					 transactional ?
+					 errhint("The steps of a transactional revision run in the transaction of the ap_migrate call.") :
+					 errhint("Each statement of a non-transactional revision runs in a transaction of its own."),
+					 errposition(pos)));
+		if (pinned_setting(stmt) != NULL)
+			ereport(ERROR,
+					(errcode(strcmp(pinned_setting(stmt), "standard_conforming_strings") == 0 ?
+							 ERRCODE_FEATURE_NOT_SUPPORTED : ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("migration SQL must not change %s",
+							strcmp(pinned_setting(stmt), "standard_conforming_strings") == 0 ?
+							"standard_conforming_strings" : "the role it runs as"),
+					 errdetail("Statement %d is %s.  A step runs with exactly the rights of its revision's owner, and every statement is lexed with standard_conforming_strings on.",
+							   stmtno, GetCommandTagName(CreateCommandTag(stmt))),
 					 errposition(pos)));
 		if (is_client_copy(stmt))
 			ereport(ERROR,
@@ -280,7 +339,7 @@ apm_sql_check(const char *sql, const char *revision, const char *section,
 List *
 apm_sql_split(const char *sql)
 {
-	return raw_parser(sql, RAW_PARSE_DEFAULT);
+	return parse_fixed(sql);
 }
 
 /*

@@ -14,23 +14,30 @@
  * and waits for it; SELECT ap_migrate_upgrade() refuses such revisions
  * before doing anything (execute.c).
  *
- * Whose session the worker is:
+ * Whose session the worker is: it always logs in as the revision's owner,
+ * so that nothing in the worker's session (RESET ROLE, SET SESSION
+ * AUTHORIZATION, DISCARD ALL) leads to rights above the owner's.
  *
- *	 - When the revision's owner is the caller (its current user), the worker
- *	   is the caller's stand-in: it logs in as the caller's authenticated user
- *	   and takes over the caller's settings (the GUC state is shipped the way
- *	   parallel query ships it) and role, as an in-process step would run.
- *	 - When the owner is another role, the worker logs in as the owner, with
- *	   the owner's login defaults and the search_path recorded at
- *	   registration: the owner's SQL runs in a session of the owner's own, as
- *	   if the owner had run psql, and nothing it does there (SET ROLE,
- *	   temporary objects, prepared statements) can reach the caller's
- *	   session, which is what the security-restricted operation of an
- *	   in-process step prevents.  A security-restricted operation is not an
- *	   option here anyway: CREATE INDEX CONCURRENTLY and VACUUM start
+ *	 - When the caller's session is the owner's own (stepenv.c), the worker
+ *	   is the caller's stand-in: it takes over the caller's settings (the GUC
+ *	   state is shipped the way parallel query ships it), as an in-process
+ *	   step would run.
+ *	 - Otherwise (another owner, a caller that did SET ROLE or logged in as
+ *	   another role) the worker has the owner's login defaults and the
+ *	   search_path recorded at registration: the owner's SQL runs in a
+ *	   session of the owner's own, as if the owner had run psql, and nothing
+ *	   it does there (temporary objects, prepared statements) can reach the
+ *	   caller's session, which is what the security-restricted operation of
+ *	   an in-process step prevents.  A security-restricted operation is not
+ *	   an option here: CREATE INDEX CONCURRENTLY and VACUUM start
  *	   transactions themselves, and a transaction must not start inside one.
- *	   PostgreSQL 15 lets a background worker log in only as a role with
- *	   LOGIN, so the owner needs it (checked before any step runs).
+ *	   Before PostgreSQL 17 a background worker can log in only as a role
+ *	   with LOGIN, so there the owner needs it (checked before any step).
+ *
+ * Every statement runs with standard_conforming_strings on, the lexing it
+ * was checked with at registration; a statement that changes the role or
+ * that setting, or leaves a transaction block open, fails the step before
+ * its transaction commits.
  *
  * Either way ap_migrate.lock_timeout, ap_migrate.lock_retries and the
  * caller's statement_timeout apply to each statement.
@@ -114,12 +121,8 @@ typedef struct WorkerShared
 {
 	/* set by the caller */
 	Oid			database;
-	Oid			authenticated_user;
-	Oid			outer_role;		/* GetCurrentRoleId(): SET ROLE, or invalid */
-	bool		role_is_superuser;
-	Oid			current_user;	/* GetUserId() */
-	Oid			owner;
-	bool		as_owner;		/* the owner is not the caller: log in as it */
+	Oid			owner;			/* the worker logs in as this role */
+	bool		stand_in;		/* the caller's session is the owner's own */
 	int			statement_timeout;	/* the caller's settings */
 	int			lock_timeout;
 	int			lock_retries;
@@ -289,6 +292,12 @@ execute_toplevel(RawStmt *raw, const char *text)
 	if (snapshot_set)
 		PopActiveSnapshot();
 
+	/* registration refuses these; never run one at top level regardless */
+	if (IsA(raw->stmt, TransactionStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+				 errmsg("transaction control statements are not allowed in migration SQL")));
+
 	portal = CreatePortal("", true, true);
 	portal->visible = false;
 	PortalDefineQuery(portal, NULL, text, CreateCommandTag(raw->stmt),
@@ -299,6 +308,18 @@ execute_toplevel(RawStmt *raw, const char *text)
 	(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
 	receiver->rDestroy(receiver);
 	PortalDrop(portal, false);
+
+	/*
+	 * Fail the statement before its transaction commits if it opened a
+	 * transaction block (which would hold back the statements after it and
+	 * then be rolled back, while the step counts as done), or changed the
+	 * role or the lexing of the statements after it.
+	 */
+	if (IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("migration SQL must not leave a transaction block open")));
+	apm_check_step_state(worker_shared->owner, worker_shared->owner);
 
 	MemoryContextSwitchTo(oldcxt);
 	if (StatementTimeout > 0)
@@ -427,16 +448,12 @@ apm_worker_main(Datum main_arg)
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = worker_log_hook;
 
-	/*
-	 * The caller's stand-in logs in as the caller; another owner's, as the
-	 * owner (see the file header).
-	 */
-	BackgroundWorkerInitializeConnectionByOid(shared->database,
-											  shared->as_owner ? shared->owner :
-											  shared->authenticated_user, 0);
+	/* always as the owner (see the file header) */
+	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->owner,
+											  APM_BGWORKER_LOGIN_BYPASS);
 
 	/* no ap_migrate operation may start from the worker's SQL */
-	apm_enter_worker();
+	apm_set_operation_active(true);
 
 	keep = AllocSetContextCreate(TopMemoryContext, "ap_migrate worker",
 								 ALLOCSET_DEFAULT_SIZES);
@@ -450,7 +467,7 @@ apm_worker_main(Datum main_arg)
 	 * Both get the caller's statement_timeout and lock settings.
 	 */
 	StartTransactionCommand();
-	if (!shared->as_owner)
+	if (shared->stand_in)
 		RestoreGUCState(shared->data + shared->guc_offset);
 	if (search_path != NULL)
 		SetConfigOption("search_path", search_path, PGC_USERSET, PGC_S_SESSION);
@@ -462,17 +479,11 @@ apm_worker_main(Datum main_arg)
 					PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("ap_migrate.lock_retry_delay", psprintf("%d", shared->lock_retry_delay),
 					PGC_USERSET, PGC_S_SESSION);
-	apm_set_step_lock_timeout(GUC_ACTION_SET);
+	apm_pin_step_settings(GUC_ACTION_SET);
 	SetConfigOption("application_name",
 					psprintf("ap_migrate worker for PID %d", shared->caller_pid),
 					PGC_USERSET, PGC_S_SESSION);
 	CommitTransactionCommand();
-	if (!shared->as_owner)
-	{
-		/* the caller's SET ROLE, and so its current user */
-		SetCurrentRoleId(shared->outer_role, shared->role_is_superuser);
-		SetUserIdAndSecContext(shared->current_user, 0);
-	}
 
 	MemoryContextSwitchTo(keep);
 	stmts = apm_sql_split(sql);
@@ -641,13 +652,8 @@ apm_worker_run(const char *revision, const char *sql, Oid owner,
 	shared = dsm_segment_address(seg);
 	memset(shared, 0, offsetof(WorkerShared, data));
 	shared->database = MyDatabaseId;
-	shared->authenticated_user = GetAuthenticatedUserId();
-	shared->outer_role = GetCurrentRoleId();
-	shared->role_is_superuser = superuser_arg(OidIsValid(shared->outer_role) ?
-											  shared->outer_role : GetSessionUserId());
-	shared->current_user = GetUserId();
 	shared->owner = owner;
-	shared->as_owner = owner != shared->current_user;
+	shared->stand_in = apm_session_is_owner(owner);
 	shared->statement_timeout = StatementTimeout;
 	shared->lock_timeout = apm_lock_timeout;
 	shared->lock_retries = apm_lock_retries;
