@@ -801,6 +801,17 @@ apm_catalog_last_id(void)
 }
 
 /*
+ * Whether the revision table has the owner_name column of 0.3.0.  The
+ * library is installed before ALTER EXTENSION ... UPDATE runs, and must keep
+ * working with the tables of the version still installed until then.
+ */
+static bool
+catalog_has_owner_name(void)
+{
+	return get_attnum(catalog_relid("revision"), "owner_name") != InvalidAttrNumber;
+}
+
+/*
  * The name of a revision's owner, stored next to its OID: a dump maps the
  * owner by this name on restore (guard.c), never by the OID.
  */
@@ -904,20 +915,35 @@ apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 
 	memset(nulls, ' ', sizeof(nulls));
 	revision_values(def, checksum, values, nulls);
-	catalog_exec("INSERT INTO ap_migrate.revision"
-				 " (id, down_revision, message, upgrade_sql, downgrade_sql,"
-				 "  branch_labels, depends_on, transactional, checksum,"
-				 "  checksum_algorithm, owner, search_path, owner_name, registered_at,"
-				 "  is_head)"
-				 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-				 "  pg_catalog.now(),"
-				 "  NOT EXISTS (SELECT FROM ap_migrate.revision_edge e"
-				 "               WHERE e.target OPERATOR(pg_catalog.=) $1"
-				 "                 AND e.kind OPERATOR(pg_catalog.=) 'parent'))"
-				 " RETURNING EXISTS (SELECT FROM ap_migrate.revision_edge e"
-				 "                    WHERE e.target OPERATOR(pg_catalog.=) $1"
-				 "                      AND e.kind OPERATOR(pg_catalog.<>) 'label')",
-				 13, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	if (catalog_has_owner_name())
+		catalog_exec("INSERT INTO ap_migrate.revision"
+					 " (id, down_revision, message, upgrade_sql, downgrade_sql,"
+					 "  branch_labels, depends_on, transactional, checksum,"
+					 "  checksum_algorithm, owner, search_path, owner_name, registered_at,"
+					 "  is_head)"
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+					 "  pg_catalog.now(),"
+					 "  NOT EXISTS (SELECT FROM ap_migrate.revision_edge e"
+					 "               WHERE e.target OPERATOR(pg_catalog.=) $1"
+					 "                 AND e.kind OPERATOR(pg_catalog.=) 'parent'))"
+					 " RETURNING EXISTS (SELECT FROM ap_migrate.revision_edge e"
+					 "                    WHERE e.target OPERATOR(pg_catalog.=) $1"
+					 "                      AND e.kind OPERATOR(pg_catalog.<>) 'label')",
+					 13, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	else
+		catalog_exec("INSERT INTO ap_migrate.revision"
+					 " (id, down_revision, message, upgrade_sql, downgrade_sql,"
+					 "  branch_labels, depends_on, transactional, checksum,"
+					 "  checksum_algorithm, owner, search_path, registered_at, is_head)"
+					 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+					 "  pg_catalog.now(),"
+					 "  NOT EXISTS (SELECT FROM ap_migrate.revision_edge e"
+					 "               WHERE e.target OPERATOR(pg_catalog.=) $1"
+					 "                 AND e.kind OPERATOR(pg_catalog.=) 'parent'))"
+					 " RETURNING EXISTS (SELECT FROM ap_migrate.revision_edge e"
+					 "                    WHERE e.target OPERATOR(pg_catalog.=) $1"
+					 "                      AND e.kind OPERATOR(pg_catalog.<>) 'label')",
+					 12, revision_types, values, nulls, false, SPI_OK_INSERT_RETURNING);
 	referenced = get_bool(SPI_tuptable->vals[0], 1);
 	SPI_freetuptable(SPI_tuptable);
 
@@ -940,14 +966,23 @@ apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 
 	memset(nulls, ' ', sizeof(nulls));
 	revision_values(def, checksum, values, nulls);
-	catalog_exec("UPDATE ap_migrate.revision"
-				 "   SET down_revision = $2, message = $3, upgrade_sql = $4,"
-				 "       downgrade_sql = $5, branch_labels = $6, depends_on = $7,"
-				 "       transactional = $8, checksum = $9, checksum_algorithm = $10,"
-				 "       owner = $11, search_path = $12, owner_name = $13,"
-				 "       registered_at = pg_catalog.now()"
-				 " WHERE id OPERATOR(pg_catalog.=) $1",
-				 13, revision_types, values, nulls, false, SPI_OK_UPDATE);
+	if (catalog_has_owner_name())
+		catalog_exec("UPDATE ap_migrate.revision"
+					 "   SET down_revision = $2, message = $3, upgrade_sql = $4,"
+					 "       downgrade_sql = $5, branch_labels = $6, depends_on = $7,"
+					 "       transactional = $8, checksum = $9, checksum_algorithm = $10,"
+					 "       owner = $11, search_path = $12, owner_name = $13,"
+					 "       registered_at = pg_catalog.now()"
+					 " WHERE id OPERATOR(pg_catalog.=) $1",
+					 13, revision_types, values, nulls, false, SPI_OK_UPDATE);
+	else
+		catalog_exec("UPDATE ap_migrate.revision"
+					 "   SET down_revision = $2, message = $3, upgrade_sql = $4,"
+					 "       downgrade_sql = $5, branch_labels = $6, depends_on = $7,"
+					 "       transactional = $8, checksum = $9, checksum_algorithm = $10,"
+					 "       owner = $11, search_path = $12, registered_at = pg_catalog.now()"
+					 " WHERE id OPERATOR(pg_catalog.=) $1",
+					 12, revision_types, values, nulls, false, SPI_OK_UPDATE);
 	catalog_exec("DELETE FROM ap_migrate.revision_edge"
 				 " WHERE revision OPERATOR(pg_catalog.=) $1",
 				 1, revision_types, values, NULL, false, SPI_OK_DELETE);
@@ -968,9 +1003,14 @@ apm_catalog_set_owner(const char *id, Oid owner)
 	values[0] = CStringGetTextDatum(id);
 	values[1] = ObjectIdGetDatum(owner);
 	values[2] = owner_name_datum(owner);
-	catalog_exec("UPDATE ap_migrate.revision SET owner = $2, owner_name = $3"
-				 " WHERE id OPERATOR(pg_catalog.=) $1",
-				 3, types, values, NULL, false, SPI_OK_UPDATE);
+	if (catalog_has_owner_name())
+		catalog_exec("UPDATE ap_migrate.revision SET owner = $2, owner_name = $3"
+					 " WHERE id OPERATOR(pg_catalog.=) $1",
+					 3, types, values, NULL, false, SPI_OK_UPDATE);
+	else
+		catalog_exec("UPDATE ap_migrate.revision SET owner = $2"
+					 " WHERE id OPERATOR(pg_catalog.=) $1",
+					 2, types, values, NULL, false, SPI_OK_UPDATE);
 }
 
 /*

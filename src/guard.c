@@ -86,6 +86,23 @@ column_number(Relation rel, const char *name)
 	return 0;					/* keep compiler quiet */
 }
 
+/* Whether the table the trigger fires on has column name */
+static bool
+has_column(Relation rel, const char *name)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * The value of column name in tuple, or NULL.  A NULL in a NOT NULL column
  * is left for the constraint to refuse after the trigger.
@@ -165,7 +182,7 @@ check_restored_revision(Relation rel, HeapTuple tuple)
 				alg_null;
 	Datum		id = column_value(rel, tuple, "id", &id_null);
 	Datum		owner = column_value(rel, tuple, "owner", &owner_null);
-	Datum		owner_name = column_value(rel, tuple, "owner_name", &name_null);
+	Datum		owner_name = (Datum) 0;
 	Datum		parents = column_value(rel, tuple, "down_revision", &parents_null);
 	Datum		labels = column_value(rel, tuple, "branch_labels", &labels_null);
 	Datum		deps = column_value(rel, tuple, "depends_on", &deps_null);
@@ -180,6 +197,11 @@ check_restored_revision(Relation rel, HeapTuple tuple)
 	char	   *computed;
 	Oid			mapped;
 	ListCell   *lc;
+
+	/* the owner's name, which the tables of 0.2.0 and earlier do not have */
+	name_null = true;
+	if (has_column(rel, "owner_name"))
+		owner_name = column_value(rel, tuple, "owner_name", &name_null);
 
 	/* the NOT NULL constraints refuse such a row after the trigger */
 	if (id_null || owner_null || parents_null || labels_null || deps_null ||

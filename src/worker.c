@@ -647,6 +647,19 @@ apm_worker_run(const char *revision, const char *sql, Oid owner,
 	if (HaveRegisteredOrActiveSnapshot())
 		elog(ERROR, "cannot start a worker while holding a snapshot");
 
+	/*
+	 * With no snapshot left, this backend's advertised xmin can still be
+	 * set: the snapshot manager clears it only when a registered or active
+	 * snapshot goes away.  After a step with many catalog changes overflows
+	 * the invalidation queue, the cache rebuild at the start of this
+	 * transaction leaves it set, and a concurrent index build in the worker
+	 * then waits for this transaction, which waits for the worker (a false
+	 * deadlock).  Pushing and popping a snapshot is the snapshot manager's
+	 * own way to clear it.
+	 */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PopActiveSnapshot();
+
 	seg = dsm_create(offsetof(WorkerShared, data) + 1 + gucsize + sqlsize +
 					 revsize + pathsize, 0);
 	shared = dsm_segment_address(seg);

@@ -179,11 +179,17 @@ for my $mode ('function', 'procedure')
 	$node->safe_psql('postgres', "SELECT ap_migrate_downgrade('base')");
 }
 
-# C8: the serializing lock's own wait limit
+# C8: the serializing lock's own wait limit.  Only an ap_migrate operation
+# can hold the lock (no SQL function takes it): the holder is a function
+# call whose transaction stays open.  An advisory lock on the old key does
+# not block anything.
 my $holder = $node->background_psql('postgres');
 my $holder_pid = $holder->query_safe(
-	'SELECT pg_backend_pid(); SELECT pg_advisory_lock(1634758247, 1)');
+	"SELECT pg_backend_pid(); SELECT pg_advisory_lock(1634758247, 1)");
 ($holder_pid) = split /\n/, $holder_pid;
+is($node->safe_psql('postgres', "SET ap_migrate.lock_wait_timeout = '1s'; SELECT ap_migrate_stamp('base') IS NULL"),
+	't', 'C8: an advisory lock on the old key blocks no operation');
+$holder->query_safe("BEGIN; SELECT ap_migrate_stamp('head')");
 for my $call ("SELECT ap_migrate_upgrade('head')", "CALL ap_migrate_run('head')")
 {
 	my $t0 = time;

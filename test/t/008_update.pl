@@ -55,9 +55,12 @@ for my $rev (@chain)
 is(sha256_hex(slurp_file("$topdir/ap_migrate--0.1.0.sql")),
 	'99475ddfce2b400f9d81844eb8eacd0a1e0f10715c1e754e7f57b57caa2106c0',
 	'ap_migrate--0.1.0.sql is the released script');
+is(sha256_hex(slurp_file("$topdir/ap_migrate--0.2.0.sql")),
+	'a807f8d204b4127be399bca2ab80c3cfbf76dcf978c7b6b322c4491b852a057a',
+	'ap_migrate--0.2.0.sql is the released script');
 my @scriptfiles = sort glob("$topdir/ap_migrate--*.sql");
 is( join(' ', map { s{.*/}{}r } @scriptfiles),
-	'ap_migrate--0.1.0--0.2.0.sql ap_migrate--0.1.0.sql ap_migrate--0.2.0.sql',
+	'ap_migrate--0.1.0--0.2.0.sql ap_migrate--0.1.0.sql ap_migrate--0.2.0--0.3.0.sql ap_migrate--0.2.0.sql ap_migrate--0.3.0.sql',
 	'install and update scripts');
 for my $file (@scriptfiles)
 {
@@ -265,7 +268,10 @@ sub catalog_rows
 	my ($db) = @_;
 	return sql(
 		$db, q{
-		SELECT (SELECT count(*) || ' ' || md5(string_agg(r::text, E'\n' ORDER BY seq)) FROM ap_migrate.revision r),
+		SELECT (SELECT count(*) || ' ' || md5(string_agg((r.id, r.seq, r.down_revision, r.message, r.upgrade_sql,
+		                   r.downgrade_sql, r.branch_labels, r.depends_on, r.transactional, r.is_head, r.checksum,
+		                   r.checksum_algorithm, r.owner, r.registered_at, r.search_path)::text, E'\n' ORDER BY seq))
+		          FROM ap_migrate.revision r),
 		       (SELECT md5(string_agg(e::text, E'\n' ORDER BY revision, kind, position)) FROM ap_migrate.revision_edge e),
 		       (SELECT string_agg(revision, ',' ORDER BY revision) FROM ap_migrate.applied),
 		       (SELECT md5(string_agg(a::text, E'\n' ORDER BY revision)) FROM ap_migrate.applied a),
@@ -290,10 +296,10 @@ sql('postgres', q{
 	CREATE DATABASE upd_owner_new OWNER apm_inst;});
 
 is( sql('postgres', q{
-		SELECT string_agg(source || '>' || target || ' ' || coalesce(path, '-'), ', ' ORDER BY source)
+		SELECT string_agg(source || '>' || target || ' ' || coalesce(path, '-'), ', ' ORDER BY source, target)
 		  FROM pg_extension_update_paths('ap_migrate')}),
-	'0.1.0>0.2.0 0.1.0--0.2.0, 0.2.0>0.1.0 -',
-	'update path: 0.1.0 to 0.2.0 in one step, no way back');
+	'0.1.0>0.2.0 0.1.0--0.2.0, 0.1.0>0.3.0 0.1.0--0.2.0--0.3.0, 0.2.0>0.1.0 -, 0.2.0>0.3.0 0.2.0--0.3.0, 0.3.0>0.1.0 -, 0.3.0>0.2.0 -',
+	'update paths: 0.1.0 to 0.2.0 to 0.3.0, one step each, no way back');
 
 for my $case ([ 'superuser', undef ], [ 'owner', 'apm_inst' ])
 {
@@ -310,14 +316,16 @@ for my $case ([ 'superuser', undef ], [ 'owner', 'apm_inst' ])
 		$chain[1], "$label: 0.1.0 applies two revisions");
 	my $before = catalog_rows($old);
 
-	sql($old, "ALTER EXTENSION ap_migrate UPDATE TO '0.2.0'", $role);
+	sql($old, "ALTER EXTENSION ap_migrate UPDATE", $role);
 	is(sql($old, q{SELECT extversion FROM pg_extension WHERE extname = 'ap_migrate'}),
-		'0.2.0', "$label: updated to 0.2.0");
+		'0.3.0', "$label: updated to 0.3.0");
 	is(catalog_rows($old), $before, "$label: the update keeps every row and the sequences");
+	is(sql($old, q{SELECT bool_and(owner_name = owner::text) FROM ap_migrate.revision}),
+		't', "$label: the update records every owner's name (0.3.0)");
 
 	sql($new, 'CREATE EXTENSION ap_migrate', $role);
 	is(sql($new, q{SELECT extversion FROM pg_extension WHERE extname = 'ap_migrate'}),
-		'0.2.0', "$label: fresh install is 0.2.0");
+		'0.3.0', "$label: fresh install is 0.3.0");
 	compare_with_fresh($label, $old, $new);
 
 	# the data of 0.1.0 works under 0.2.0: the pending revision is applied,
@@ -353,7 +361,7 @@ for my $case ([ 'superuser', undef ], [ 'owner', 'apm_inst' ])
 			INSERT INTO ap_migrate.revision
 			SELECT 'ffffffffffff', 1000, '{}', message, upgrade_sql, downgrade_sql, '{}', '{}',
 			       transactional, true, checksum, checksum_algorithm, 10::oid::regrole,
-			       registered_at, search_path
+			       registered_at, search_path, (SELECT rolname FROM pg_roles WHERE oid = 10)
 			  FROM ap_migrate.revision WHERE id = 'ca4653c80b38'},
 			extra_params => [ '-U', $role ]);
 		like($err, qr/permission denied to restore revision "ffffffffffff" for role/,
