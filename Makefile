@@ -12,6 +12,7 @@ MODULE_big = ap_migrate
 OBJS = \
 	src/ap_migrate.o \
 	src/catalog.o \
+	src/citus.o \
 	src/execute.o \
 	src/funcs.o \
 	src/graph.o \
@@ -39,7 +40,7 @@ DATA = \
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites (sql/ + expected/), in dependency order
-REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation example
+REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus example
 # isolation specs (test/specs + test/expected)
 ISOLATION = concurrent_upgrade upgrade_vs_downgrade
 ISOLATION_OPTS = --inputdir=test

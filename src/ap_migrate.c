@@ -36,6 +36,7 @@ int			apm_lock_retry_delay = 500;
 int			apm_lock_wait_timeout = 0;
 
 bool		apm_restore = false;
+bool		apm_citus_sequential = true;
 
 static const struct config_enum_entry id_format_options[] = {
 	{"hex12", APM_ID_FORMAT_HEX12, false},
@@ -133,6 +134,17 @@ _PG_init(void)
 										  "privilege, which CREATE EXTENSION grants to the installing role."),
 							 &apm_restore,
 							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("ap_migrate.citus_sequential",
+							 gettext_noop("Runs a function call's steps in Citus's sequential multi-shard mode."),
+							 gettext_noop("When citus.multi_shard_modify_mode exists, ap_migrate_upgrade() and "
+										  "ap_migrate_downgrade() set it to sequential for their transaction, so that "
+										  "DDL on reference and distributed tables can follow each other in one call."),
+							 &apm_citus_sequential,
+							 true,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);

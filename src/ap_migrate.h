@@ -21,6 +21,7 @@
  *	 catalog.c   every read and write of the ap_migrate.* tables (SPI)
  *	 stepenv.c   the environment a step runs in: rights, pinned settings,
  *	             lock retries (shared by execute.c and worker.c)
+ *	 citus.c     running on Citus: coordinator only, sequential DDL mode
  *
  *	 guard.c     the trigger on those tables: direct inserts only to restore
  *
@@ -86,6 +87,7 @@ extern int	apm_lock_retries;
 extern int	apm_lock_retry_delay;
 extern int	apm_lock_wait_timeout;
 extern bool apm_restore;
+extern bool apm_citus_sequential;
 
 /*
  * A revision as it is registered: the input of registration and what the
@@ -282,11 +284,17 @@ extern void apm_set_operation_active(bool active);
 extern bool apm_session_is_owner(Oid owner);
 extern void apm_pin_step_settings(GucAction action);
 extern void apm_check_step_state(Oid owner, Oid session_user);
+extern List *apm_kept_settings(int nestlevel);
+extern void apm_restore_kept_settings(List *kept);
 extern void apm_set_step_lock_timeout(GucAction action);
 extern int	apm_retry_delay(int attempt);
 extern void apm_sleep(int ms);
 extern void apm_retry_notice(const char *revision, const char *reason,
 							 int attempt, int delay);
+
+/* citus.c */
+extern void apm_citus_check_node(const char *funcname);
+extern void apm_citus_begin_transaction(void);
 
 /* worker.c */
 

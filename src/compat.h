@@ -39,4 +39,21 @@
 #define APM_BGWORKER_LOGIN_BYPASS 0
 #endif
 
+/*
+ * PostgreSQL 16 keeps the GUC variables in a hash table and returns their
+ * count with the array (get_guc_variables(int *)); before, the count came
+ * from GetNumConfigOptions().  apm_guc_variables is the 16 form.
+ */
+#include "utils/guc_tables.h"
+#if PG_VERSION_NUM >= 160000
+#define apm_guc_variables(num_vars) get_guc_variables(num_vars)
+#else
+static inline struct config_generic **
+apm_guc_variables(int *num_vars)
+{
+	*num_vars = GetNumConfigOptions();
+	return get_guc_variables();
+}
+#endif
+
 #endif							/* AP_MIGRATE_COMPAT_H */

@@ -215,6 +215,7 @@ apm_begin(const char *funcname, bool mutating)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	apm_citus_check_node(funcname);
 	if (mutating)
 		apm_set_operation_active(true);
 }
@@ -400,6 +401,7 @@ run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
 	int			save_nestlevel;
 	bool		own_session = apm_session_is_owner(owner);
 	List	   *stmts;
+	List	   *kept;
 	ListCell   *lc;
 
 	stmts = apm_sql_split(sql);
@@ -434,9 +436,14 @@ run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
 		MemoryContextSwitchTo(stepcxt);
 	}
 
-	/* false: undo every change, plain SET and SET LOCAL included */
+	/*
+	 * Undo every change, plain SET and SET LOCAL included, except what an
+	 * extension keeps for the transaction (stepenv.c), which is set again.
+	 */
+	kept = apm_kept_settings(save_nestlevel);
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+	apm_restore_kept_settings(kept);
 }
 
 /*
@@ -866,6 +873,8 @@ run_operation(void *arg)
 	{
 		plan = apm_resolve_plan(graph, args->target, operation);
 		apm_check_steps(graph, plan, false);
+		if (plan->nsteps > 0)
+			apm_citus_begin_transaction();
 		run_steps(graph, plan, false);
 	}
 
@@ -1046,6 +1055,7 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 	check_mutating_call(funcname);
 	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect_ext failed");
+	apm_citus_check_node(funcname);
 
 	APM_SET_LOCKTAG(tag);
 	apm_lock_operation(funcname, true);

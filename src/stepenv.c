@@ -26,6 +26,18 @@
  * on (PostgreSQL's default since 9.1), whatever the session says, and a
  * step that turns it off is failed.
  *
+ * Settings.  Each step runs in a GUC nest level that undoes what its SQL
+ * sets, SET and SET LOCAL alike, so that nothing leaks into the caller's
+ * session or into the next step.  One exception: a transaction-scoped value
+ * (GUC_ACTION_LOCAL, what SET LOCAL and set_config(..., true) make) of an
+ * extension's setting (a name with a dot, other than ap_migrate's own) is
+ * set again after the step and lasts until the end of the transaction, as
+ * it would in one psql transaction.  That is how extensions keep state for
+ * the running transaction: Citus switches citus.multi_shard_modify_mode to
+ * sequential after DDL on a reference table, and the DDL of the following
+ * steps must run that way too.  Core settings (search_path, role, ...)
+ * never survive a step.
+ *
  * Copyright (c) 2026, ap_migrate developers
  *
  * IDENTIFICATION
@@ -40,6 +52,7 @@
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 #include "utils/timestamp.h"
 
 #include "ap_migrate.h"
@@ -186,4 +199,63 @@ apm_retry_notice(const char *revision, const char *reason, int attempt, int dela
 			(errmsg("revision \"%s\" could not get a lock, retrying in %d ms (retry %d of %d)",
 					revision, delay, attempt, apm_lock_retries),
 			 errdetail("%s", reason)));
+}
+
+/* A transaction-scoped setting a step made that outlives the step */
+typedef struct KeptSetting
+{
+	char	   *name;
+	char	   *value;
+} KeptSetting;
+
+/*
+ * apm_kept_settings lists the extension settings (see the file header)
+ * whose transaction-scoped value was set in GUC nest level nestlevel, with
+ * that value, before the nest level is undone.
+ */
+List *
+apm_kept_settings(int nestlevel)
+{
+	List	   *kept = NIL;
+	struct config_generic **vars;
+	int			nvars;
+	int			i;
+
+	vars = apm_guc_variables(&nvars);
+	for (i = 0; i < nvars; i++)
+	{
+		struct config_generic *gconf = vars[i];
+		GucStack   *stack = gconf->stack;
+		KeptSetting *setting;
+
+		if (stack == NULL || stack->nest_level != nestlevel ||
+			(stack->state != GUC_LOCAL && stack->state != GUC_SET_LOCAL) ||
+			strchr(gconf->name, '.') == NULL ||
+			strncmp(gconf->name, "ap_migrate.", strlen("ap_migrate.")) == 0)
+			continue;
+		setting = palloc(sizeof(KeptSetting));
+		setting->name = pstrdup(gconf->name);
+		setting->value = pstrdup(GetConfigOption(gconf->name, true, false));
+		kept = lappend(kept, setting);
+	}
+	return kept;
+}
+
+/*
+ * apm_restore_kept_settings sets the values apm_kept_settings listed again,
+ * for the rest of the transaction.
+ */
+void
+apm_restore_kept_settings(List *kept)
+{
+	ListCell   *lc;
+
+	foreach(lc, kept)
+	{
+		KeptSetting *setting = lfirst(lc);
+
+		(void) set_config_option(setting->name, setting->value,
+								 superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+	}
 }
