@@ -40,7 +40,7 @@ DATA = \
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites (sql/ + expected/), in dependency order
-REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus example
+REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus transactions example
 # isolation specs (test/specs + test/expected)
 ISOLATION = concurrent_upgrade upgrade_vs_downgrade
 ISOLATION_OPTS = --inputdir=test

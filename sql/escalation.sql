@@ -93,7 +93,7 @@ SELECT esc_restore('e5c000000003', '{}', E'{"x\ny"}', 'SELECT 1', 'apm_esc_owner
 \echo :LAST_ERROR_SQLSTATE
 SELECT esc_restore('e5c000000003', '{e5c000000001,e5c000000001}', '{}', 'SELECT 1', 'apm_esc_owner');
 \echo :LAST_ERROR_SQLSTATE
-SELECT esc_restore('e5c000000003', '{}', '{}', 'COMMIT', 'apm_esc_owner');
+SELECT esc_restore('e5c000000003', '{}', '{}', 'ROLLBACK', 'apm_esc_owner');
 \echo :LAST_ERROR_SQLSTATE
 SELECT esc_restore('e5c000000003', '{}', '{}', E'\\! id', 'apm_esc_owner');
 \echo :LAST_ERROR_SQLSTATE

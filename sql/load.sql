@@ -171,7 +171,7 @@ SELECT ap_migrate_load(E'-- revision: 1b0000000001\n-- down_revision: 1b00000000
 \echo :LAST_ERROR_SQLSTATE
 SELECT ap_migrate_load(E'-- revision: 1b0000000001\n-- down_revision:\n-- branch_labels: head\n-- +upgrade\nSELECT 1;');
 \echo :LAST_ERROR_SQLSTATE
-SELECT ap_migrate_load(E'-- revision: 1b0000000001\n-- down_revision:\n-- +upgrade\nCREATE TABLE x (a int);\nCOMMIT;');
+SELECT ap_migrate_load(E'-- revision: 1b0000000001\n-- down_revision:\n-- +upgrade\nCREATE TABLE x (a int);\nROLLBACK;');
 \echo :LAST_ERROR_SQLSTATE
 SELECT ap_migrate_load(E'-- revision: 1b0000000001\n-- down_revision:\n-- +upgrade\nSELECT 1;\n-- +downgrade\nDROP TABL x;');
 \echo :LAST_ERROR_SQLSTATE

@@ -329,7 +329,7 @@ SELECT ap_migrate_add('ae0000000001', NULL, 'CREATE TABLE reg_j (a int);', 'DROP
 -- transaction control
 SELECT ap_migrate_add('ae0000000001', NULL, 'BEGIN; CREATE TABLE reg_j (a int);', NULL);
 \echo :LAST_ERROR_SQLSTATE
-SELECT ap_migrate_add('ae0000000001', NULL, E'CREATE TABLE reg_j (a int);\nCOMMIT;', NULL);
+SELECT ap_migrate_add('ae0000000001', NULL, E'CREATE TABLE reg_j (a int);\nROLLBACK;', NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT ap_migrate_add('ae0000000001', NULL, 'CREATE TABLE reg_j (a int); ROLLBACK', NULL);
 \echo :LAST_ERROR_SQLSTATE

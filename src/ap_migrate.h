@@ -207,9 +207,20 @@ extern List *apm_resolve_stamp(const ApmGraph *graph, const char *target);
 extern List *apm_validate(const ApmGraph *graph);
 
 /* sqlcheck.c */
+
+/* what a statement of a body is to ap_migrate (apm_sql_roles) */
+typedef enum ApmStmtRole
+{
+	APM_STMT_RUN,				/* runs */
+	APM_STMT_SKIP,				/* a wrapper's BEGIN or COMMIT */
+	APM_STMT_COMMIT_POINT,		/* COMMIT AND CHAIN: commit, go on */
+	APM_STMT_REFUSED			/* transaction control that cannot run */
+} ApmStmtRole;
+
 extern void apm_sql_check(const char *sql, const char *revision,
 						  const char *section, bool transactional);
 extern List *apm_sql_split(const char *sql);
+extern ApmStmtRole *apm_sql_roles(List *stmts, int *commit_points);
 extern int	apm_sql_skip_blank(const char *sql, int offset);
 extern int	apm_sql_line_of(const char *sql, int offset);
 

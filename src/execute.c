@@ -70,6 +70,7 @@ typedef struct StepContext
 	const char *sql;
 	int			stmtno;			/* 0 before the first statement */
 	int			offset;			/* of the current statement in sql */
+	int			committed;		/* statements committed at commit points */
 } StepContext;
 
 static const char *const operation_verbs[] = {"upgrade", "downgrade", "stamp"};
@@ -286,6 +287,9 @@ step_error_callback(void *arg)
 	else
 		errcontext("%s of revision \"%s\"%s%s%s", ctx->verb, ctx->revision,
 				   open, ctx->message, close);
+	if (ctx->committed > 0)
+		errcontext("statements 1 to %d of revision \"%s\" were committed at its commit points; the revision was not recorded as applied",
+				   ctx->committed, ctx->revision);
 }
 
 /* Whether a role has LOGIN (false if it does not exist) */
@@ -392,7 +396,8 @@ run_statement(const char *stmt)
  * the user id is restored after it.
  */
 static void
-run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
+run_sql(const char *sql, List *stmts, const ApmStmtRole *roles, int from,
+		int to, Oid owner, const char *search_path, StepContext *ctx)
 {
 	MemoryContext stepcxt = CurrentMemoryContext;
 	Oid			save_userid;
@@ -400,11 +405,8 @@ run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
 	int			save_sec_context;
 	int			save_nestlevel;
 	bool		own_session = apm_session_is_owner(owner);
-	List	   *stmts;
 	List	   *kept;
-	ListCell   *lc;
-
-	stmts = apm_sql_split(sql);
+	int			i;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context |
@@ -421,16 +423,18 @@ run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
 
-	foreach(lc, stmts)
+	for (i = from; i < to; i++)
 	{
-		RawStmt    *raw = lfirst_node(RawStmt, lc);
+		RawStmt    *raw = list_nth_node(RawStmt, stmts, i);
 		int			end = raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len :
 			(int) strlen(sql);
 		int			start = apm_sql_skip_blank(sql, raw->stmt_location);
 
 		CHECK_FOR_INTERRUPTS();
-		ctx->stmtno++;
+		ctx->stmtno = i + 1;
 		ctx->offset = start;
+		if (roles[i] == APM_STMT_SKIP)
+			continue;
 		run_statement(pnstrdup(sql + start, end - start));
 		apm_check_step_state(owner, session_user);
 		MemoryContextSwitchTo(stepcxt);
@@ -456,7 +460,8 @@ run_sql(const char *sql, Oid owner, const char *search_path, StepContext *ctx)
  * behind it proceed.  Without retries no subtransaction is needed.
  */
 static void
-run_sql_with_retries(const char *sql, Oid owner, const char *search_path,
+run_sql_with_retries(const char *sql, List *stmts, const ApmStmtRole *roles,
+					 int from, int to, Oid owner, const char *search_path,
 					 StepContext *ctx)
 {
 	MemoryContext stepcxt = CurrentMemoryContext;
@@ -465,7 +470,7 @@ run_sql_with_retries(const char *sql, Oid owner, const char *search_path,
 
 	if (apm_lock_retries <= 0)
 	{
-		run_sql(sql, owner, search_path, ctx);
+		run_sql(sql, stmts, roles, from, to, owner, search_path, ctx);
 		return;
 	}
 
@@ -478,8 +483,8 @@ run_sql_with_retries(const char *sql, Oid owner, const char *search_path,
 		MemoryContextSwitchTo(stepcxt);
 		PG_TRY();
 		{
-			ctx->stmtno = 0;
-			run_sql(sql, owner, search_path, ctx);
+			ctx->stmtno = from;
+			run_sql(sql, stmts, roles, from, to, owner, search_path, ctx);
 			ReleaseCurrentSubTransaction();
 			done = true;
 		}
@@ -510,6 +515,66 @@ run_sql_with_retries(const char *sql, Oid owner, const char *search_path,
 
 		apm_retry_notice(ctx->revision, reason, attempt, apm_retry_delay(attempt));
 		apm_sleep(apm_retry_delay(attempt));
+	}
+}
+
+/*
+ * The lock must still be held when a step's work commits: a step recorded
+ * without it could not be trusted.  No SQL can release it (it is not an
+ * advisory lock); this is a check, not a mechanism.
+ */
+static void
+check_lock_held(const char *revision)
+{
+	LOCKTAG		tag;
+
+	APM_SET_LOCKTAG(tag);
+	if (!LockHeldByMe(&tag, ExclusiveLock))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the ap_migrate lock was lost while revision \"%s\" ran", revision),
+				 errdetail("The revision was not recorded.")));
+}
+
+/*
+ * Run the SQL of a transactional step: its statements in order, the
+ * wrapper's BEGIN and COMMIT skipped, and at each commit point (sqlcheck.c)
+ * the statements before it committed, which only the procedures can do
+ * (can_commit).  A function call refuses such a step: everything it runs
+ * is one transaction, so no step has run by the time it matters.
+ */
+static void
+run_transactional(const char *sql, Oid owner, const char *search_path,
+				  StepContext *ctx, bool can_commit)
+{
+	List	   *stmts = apm_sql_split(sql);
+	int			n = list_length(stmts);
+	int			commit_points;
+	ApmStmtRole *roles = apm_sql_roles(stmts, &commit_points);
+	int			from = 0;
+	int			i;
+
+	if (commit_points > 0 && !can_commit)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("revision \"%s\" has commit points and cannot be applied in one transaction",
+						ctx->revision),
+				 errdetail("Its SQL commits %d time(s) between its statements (COMMIT AND CHAIN).",
+						   commit_points),
+				 errhint("Use CALL ap_migrate_run(), which commits at each commit point.")));
+
+	for (i = 0; i <= n; i++)
+	{
+		if (i < n && roles[i] != APM_STMT_COMMIT_POINT)
+			continue;
+		run_sql_with_retries(sql, stmts, roles, from, i, owner, search_path, ctx);
+		if (i < n)
+		{
+			check_lock_held(ctx->revision);
+			SPI_commit();
+			ctx->committed = i + 1;
+		}
+		from = i + 1;
 	}
 }
 
@@ -580,7 +645,7 @@ parent_list(const ApmNode *node)
 static void
 run_step(ApmGraph *graph, int index, ApmOperation operation,
 		 const ApmRevisionDef *def, const char *stored_checksum,
-		 StepRecords *records)
+		 StepRecords *records, bool can_commit)
 {
 	ApmNode    *node = &graph->nodes[index];
 	TimestampTz started_at = GetCurrentTimestamp();
@@ -620,13 +685,14 @@ run_step(ApmGraph *graph, int index, ApmOperation operation,
 	ctx.sql = sql;
 	ctx.stmtno = 0;
 	ctx.offset = 0;
+	ctx.committed = 0;
 	errcallback.callback = step_error_callback;
 	errcallback.arg = &ctx;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
 	if (node->transactional)
-		run_sql_with_retries(sql, node->owner, def->search_path, &ctx);
+		run_transactional(sql, node->owner, def->search_path, &ctx, can_commit);
 	else
 		run_outside(sql, node->owner, def->search_path, &ctx);
 
@@ -788,7 +854,6 @@ fetch_bodies(const ApmGraph *graph, const ApmPlan *plan, int first,
 static void
 run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 {
-	LOCKTAG		tag;
 	MemoryContext stepcxt = AllocSetContextCreate(CurrentMemoryContext,
 												  "ap_migrate step",
 												  ALLOCSET_DEFAULT_SIZES);
@@ -810,26 +875,14 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 		oldcxt = MemoryContextSwitchTo(stepcxt);
 		run_step(graph, plan->steps[i], plan->operation,
 				 bodies.defs[i - bodies.first], bodies.checksums[i - bodies.first],
-				 records);
+				 records, commit_each);
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(stepcxt);
 		if (commit_each || records->count == APM_RECORD_BATCH)
 			flush_records(plan->operation, records);
 		if (commit_each)
 		{
-			/*
-			 * No SQL can release the lock (it is not an advisory lock), and
-			 * without it the remaining steps could run alongside another
-			 * session's; check anyway before this step commits, since a
-			 * step recorded without the lock could not be trusted.
-			 */
-			APM_SET_LOCKTAG(tag);
-			if (!LockHeldByMe(&tag, ExclusiveLock))
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("the ap_migrate lock was lost while revision \"%s\" ran",
-								graph->nodes[plan->steps[i]].id),
-						 errdetail("The revision was not recorded.")));
+			check_lock_held(graph->nodes[plan->steps[i]].id);
 			SPI_commit();
 		}
 	}

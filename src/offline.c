@@ -93,11 +93,16 @@ append_statement(StringInfo buf, const char *text, int len)
 					 tag, stmt, tag);
 }
 
-/* Append the SQL of a step, statement by statement */
+/*
+ * Append the SQL of a step, statement by statement: a wrapper's BEGIN and
+ * COMMIT left out, a commit point (sqlcheck.c) written as COMMIT and BEGIN.
+ */
 static void
 append_sql(StringInfo buf, const char *sql)
 {
 	List	   *stmts = apm_sql_split(sql);
+	int			commit_points;
+	ApmStmtRole *roles = apm_sql_roles(stmts, &commit_points);
 	ListCell   *lc;
 
 	foreach(lc, stmts)
@@ -107,7 +112,17 @@ append_sql(StringInfo buf, const char *sql)
 		int			end = raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len :
 			(int) strlen(sql);
 
-		append_statement(buf, sql + start, end - start);
+		switch (roles[foreach_current_index(lc)])
+		{
+			case APM_STMT_SKIP:
+				break;
+			case APM_STMT_COMMIT_POINT:
+				appendStringInfoString(buf, "COMMIT;\nBEGIN;\n");
+				break;
+			default:
+				append_statement(buf, sql + start, end - start);
+				break;
+		}
 	}
 }
 

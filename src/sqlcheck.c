@@ -13,6 +13,24 @@
  * The same parse splits a body into statements at execution time, so that
  * an error can name the statement that failed.
  *
+ * Transaction control that real migration files contain keeps the meaning
+ * its tool gives it (apm_sql_roles):
+ *
+ *	 - a whole-body wrapper, BEGIN (or START TRANSACTION) first and COMMIT
+ *	   (or END) last, as golang-migrate files often have, is the atomic step
+ *	   ap_migrate makes anyway: both statements are skipped.  So is a lone
+ *	   COMMIT at the end (in psql's autocommit it does nothing);
+ *	 - COMMIT AND CHAIN in the middle of a body, or COMMIT directly followed
+ *	   by BEGIN, is a commit point: the statements before it are committed
+ *	   before the ones after it run, as a tool that splits a long data
+ *	   migration means it.  Only CALL ap_migrate_run(), which commits, can
+ *	   run such a revision; a function call refuses it, since everything it
+ *	   does is one transaction;
+ *	 - anything else (ROLLBACK, SAVEPOINT, PREPARE TRANSACTION, BEGIN with
+ *	   options, BEGIN without a COMMIT at the end) cannot keep its meaning
+ *	   and is refused, as is any transaction control in a non-transactional
+ *	   revision, whose statements each run in a transaction of their own.
+ *
  * Copyright (c) 2026, ap_migrate developers
  *
  * IDENTIFICATION
@@ -22,6 +40,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "tcop/cmdtag.h"
@@ -132,8 +151,8 @@ parse_sql(const char *sql)
 }
 
 /*
- * Is this statement transaction control, which a migration must not issue
- * because every step runs inside ap_migrate's transaction?
+ * Is this statement transaction control?  SET TRANSACTION [SNAPSHOT] counts:
+ * it must come first in a transaction, which a step is not.
  */
 static bool
 is_transaction_control(Node *stmt)
@@ -144,12 +163,85 @@ is_transaction_control(Node *stmt)
 	{
 		VariableSetStmt *set = (VariableSetStmt *) stmt;
 
-		/* SET TRANSACTION [SNAPSHOT] ... must come first in a transaction */
 		return set->kind == VAR_SET_MULTI &&
 			(strcmp(set->name, "TRANSACTION") == 0 ||
 			 strcmp(set->name, "TRANSACTION SNAPSHOT") == 0);
 	}
 	return false;
+}
+
+/* Is this BEGIN or START TRANSACTION without options? */
+static bool
+is_plain_begin(Node *stmt)
+{
+	TransactionStmt *ts = (TransactionStmt *) stmt;
+
+	return IsA(stmt, TransactionStmt) &&
+		(ts->kind == TRANS_STMT_BEGIN || ts->kind == TRANS_STMT_START) &&
+		ts->options == NIL;
+}
+
+/* Is this COMMIT (or END), with AND CHAIN when chain? */
+static bool
+is_commit(Node *stmt, bool chain)
+{
+	TransactionStmt *ts = (TransactionStmt *) stmt;
+
+	return IsA(stmt, TransactionStmt) && ts->kind == TRANS_STMT_COMMIT &&
+		ts->chain == chain;
+}
+
+/*
+ * apm_sql_roles tells what each statement of a body (apm_sql_split) is to
+ * ap_migrate: run, skipped (a wrapper's BEGIN and COMMIT), a commit point,
+ * or refused transaction control (see the file header).  *commit_points is
+ * set to the number of commit points.
+ */
+ApmStmtRole *
+apm_sql_roles(List *stmts, int *commit_points)
+{
+	int			n = list_length(stmts);
+	ApmStmtRole *roles = palloc(sizeof(ApmStmtRole) * Max(n, 1));
+	Node	  **nodes = palloc(sizeof(Node *) * Max(n, 1));
+	bool		wrapped;
+	int			i;
+
+	*commit_points = 0;
+	for (i = 0; i < n; i++)
+	{
+		nodes[i] = list_nth_node(RawStmt, stmts, i)->stmt;
+		roles[i] = is_transaction_control(nodes[i]) ? APM_STMT_REFUSED : APM_STMT_RUN;
+	}
+	if (n == 0)
+		return roles;
+
+	/* a wrapper, or a lone COMMIT at the end */
+	wrapped = n >= 2 && is_plain_begin(nodes[0]) &&
+		(is_commit(nodes[n - 1], false) || is_commit(nodes[n - 1], true));
+	if (wrapped)
+		roles[0] = APM_STMT_SKIP;
+	if (is_commit(nodes[n - 1], false) || (wrapped && is_commit(nodes[n - 1], true)))
+		roles[n - 1] = APM_STMT_SKIP;
+
+	/* commit points between the statements that run */
+	for (i = wrapped ? 1 : 0; i < n - 1; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (is_commit(nodes[i], true))
+		{
+			roles[i] = APM_STMT_COMMIT_POINT;
+			(*commit_points)++;
+		}
+		else if (is_commit(nodes[i], false) && is_plain_begin(nodes[i + 1]))
+		{
+			roles[i] = APM_STMT_COMMIT_POINT;
+			roles[i + 1] = APM_STMT_SKIP;
+			(*commit_points)++;
+			i++;
+		}
+	}
+	pfree(nodes);
+	return roles;
 }
 
 /*
@@ -268,6 +360,8 @@ apm_sql_check(const char *sql, const char *revision, const char *section,
 	ErrorContextCallback errcallback;
 	CheckContext ctx;
 	List	   *stmts;
+	ApmStmtRole *roles;
+	int			commit_points;
 	ListCell   *lc;
 	int			stmtno = 0;
 
@@ -280,6 +374,7 @@ apm_sql_check(const char *sql, const char *revision, const char *section,
 	error_context_stack = &errcallback;
 
 	stmts = parse_sql(sql);
+	roles = apm_sql_roles(stmts, &commit_points);
 
 	foreach(lc, stmts)
 	{
@@ -290,15 +385,16 @@ apm_sql_check(const char *sql, const char *revision, const char *section,
 
 		stmtno++;
 
-		if (is_transaction_control(stmt))
+		if (roles[stmtno - 1] == APM_STMT_REFUSED ||
+			(!transactional && is_transaction_control(stmt)))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
 					 errmsg("transaction control statements are not allowed in migration SQL"),
 					 errdetail("Statement %d is %s.", stmtno,
 							   GetCommandTagName(CreateCommandTag(stmt))),
 					 transactional ?
-					 errhint("The steps of a transactional revision run in the transaction of the ap_migrate call.") :
-					 errhint("Each statement of a non-transactional revision runs in a transaction of its own."),
+					 errhint("A transactional revision may be wrapped in BEGIN ... COMMIT and split by COMMIT AND CHAIN (run by CALL ap_migrate_run()); other transaction control cannot keep its meaning in a step.") :
+					 errhint("Each statement of a non-transactional revision runs in a transaction of its own; register it as transactional to use BEGIN, COMMIT or COMMIT AND CHAIN."),
 					 errposition(pos)));
 		if (pinned_setting(stmt) != NULL)
 			ereport(ERROR,
