@@ -344,6 +344,26 @@ SELECT ap_migrate_stamp('ca0000000002');
 SELECT count(*) = :log_rows AS not_logged FROM ap_migrate.history;
 
 ------------------------------------------------------------------------
+-- A partial graph stays usable: a branch whose ancestry is registered can
+-- be applied; targets that need missing revisions name them, once each.
+------------------------------------------------------------------------
+DROP EXTENSION ap_migrate;
+CREATE EXTENSION ap_migrate;
+DELETE FROM err_ledger;
+SELECT ap_migrate_add('c100000000a1', NULL, 'INSERT INTO err_ledger VALUES (''a1'');', 'DELETE FROM err_ledger WHERE rev = ''a1''');
+SELECT ap_migrate_add('c100000000a2', '{c100000000a1}', '', '');
+SELECT ap_migrate_add('c100000000b2', '{c100000000b1,c100000000a1}', '', NULL,
+                      depends_on => '{c100000000b1,c100000000b0}');
+SELECT ap_migrate_upgrade('c100000000a2');
+SELECT ap_migrate_upgrade('heads');
+\echo :LAST_ERROR_SQLSTATE
+SELECT ap_migrate_stamp('c100000000b2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM ap_migrate_current();
+SELECT ap_migrate_downgrade('base');
+SELECT count(*) AS left_over FROM err_ledger;
+
+------------------------------------------------------------------------
 DROP EXTENSION ap_migrate;
 DROP TABLE err_ledger;
 DROP FUNCTION err_state(), err_checksum(text, text, boolean), err_field(text);

@@ -730,9 +730,17 @@ run_stamp(ApmGraph *graph, const char *target)
 	TimestampTz started_at = GetCurrentTimestamp();
 	List	   *before = apm_graph_ids(graph, apm_graph_current(graph));
 	bool	   *applied = apm_graph_ancestors(graph, apm_resolve_stamp(graph, target), false);
+	List	   *missing = apm_graph_missing(graph, applied);
 	bool		changed = false;
 	bool		repaired = false;
 	int			i;
+
+	if (missing != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("target \"%s\" needs revisions that are not registered", target),
+				 errdetail("Missing: %s.", apm_join_strings(missing, ", ")),
+				 errhint("Register them first, or correct the down_revision or depends_on that names them.")));
 
 	for (i = 0; i < graph->nnodes; i++)
 	{
@@ -1008,6 +1016,12 @@ mark_body(void *arg)
 		{
 			int			p = j < node->nparents ? node->parents[j] : node->deps[j - node->nparents];
 
+			if (p < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+						 errmsg("cannot record the upgrade of revision \"%s\": revision \"%s\" is not registered",
+								node->id, j < node->nparents ? node->parent_ids[j] :
+								node->dep_ids[j - node->nparents])));
 			if (!graph->nodes[p].applied)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

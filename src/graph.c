@@ -437,7 +437,7 @@ apm_graph_find_cycle(const ApmGraph *graph)
 
 /*
  * apm_graph_check_usable raises an error unless the graph can be navigated
- * (every parent and dependency is registered, there is no cycle) and, with
+ * (there is no cycle) and, with
  * check_state, the applied state is trustworthy (no applied revision has
  * changed since it was applied, every applied revision is still
  * registered).  The first problem found is reported;
@@ -447,28 +447,7 @@ void
 apm_graph_check_usable(const ApmGraph *graph, bool check_state)
 {
 	List	   *cycle;
-	int			i,
-				j;
-
-	for (i = 0; i < graph->nnodes; i++)
-	{
-		const ApmNode *node = &graph->nodes[i];
-
-		for (j = 0; j < node->nparents; j++)
-			if (node->parents[j] < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-						 errmsg("revision \"%s\" has unknown parent \"%s\"",
-								node->id, node->parent_ids[j]),
-						 errhint("Register revision \"%s\" first, or correct the down_revision of \"%s\".",
-								 node->parent_ids[j], node->id)));
-		for (j = 0; j < node->ndeps; j++)
-			if (node->deps[j] < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-						 errmsg("revision \"%s\" depends on unknown revision \"%s\"",
-								node->id, node->dep_ids[j])));
-	}
+	int			i;
 
 	cycle = apm_graph_find_cycle(graph);
 	if (cycle != NIL)
@@ -1279,4 +1258,51 @@ char *
 apm_graph_join_ids(const ApmGraph *graph, List *indexes, const char *sep)
 {
 	return apm_join_strings(apm_graph_ids(graph, indexes), sep);
+}
+
+/* list_sort comparator of C strings */
+static int
+compare_string_cells(const ListCell *a, const ListCell *b)
+{
+	return strcmp(lfirst(a), lfirst(b));
+}
+
+/*
+ * apm_graph_missing lists the unregistered revisions that members name as
+ * parents or dependencies, each once, sorted: a graph may be partial (a
+ * branch whose base is not registered yet), and only what an operation
+ * touches has to be complete.
+ */
+List *
+apm_graph_missing(const ApmGraph *graph, const bool *member)
+{
+	List	   *missing = NIL;
+	const char *prev = NULL;
+	ListCell   *lc;
+	List	   *unique = NIL;
+	int			i,
+				j;
+
+	for (i = 0; i < graph->nnodes; i++)
+	{
+		const ApmNode *node = &graph->nodes[i];
+
+		CHECK_FOR_INTERRUPTS();
+		if (!member[i])
+			continue;
+		for (j = 0; j < node->nparents; j++)
+			if (node->parents[j] < 0)
+				missing = lappend(missing, node->parent_ids[j]);
+		for (j = 0; j < node->ndeps; j++)
+			if (node->deps[j] < 0)
+				missing = lappend(missing, node->dep_ids[j]);
+	}
+	list_sort(missing, compare_string_cells);
+	foreach(lc, missing)
+	{
+		if (prev == NULL || strcmp(prev, lfirst(lc)) != 0)
+			unique = lappend(unique, lfirst(lc));
+		prev = lfirst(lc);
+	}
+	return unique;
 }

@@ -265,6 +265,12 @@ walk_relative(const ApmGraph *graph, List *start, int steps,
 								   apm_graph_join_ids(graph, index_list(node->parents,
 																		node->nparents), ", ")),
 						 errhint("Name the revision to downgrade to.")));
+			if (node->nparents > 0 && node->parents[0] < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+						 errmsg("relative target \"%s\" needs revisions that are not registered", target),
+						 errdetail("Missing: %s.", node->parent_ids[0]),
+						 errhint("Register it first, or correct the down_revision of \"%s\".", node->id)));
 			v = node->nparents == 0 ? -1 : node->parents[0];
 		}
 		remaining--;
@@ -637,9 +643,8 @@ downgrade_plan(const ApmGraph *graph, const Target *target,
  * bookkeeping a stamp performs: the upgrade plan when the target is not
  * fully applied, otherwise the downgrade plan.
  */
-ApmPlan *
-apm_resolve_plan(const ApmGraph *graph, const char *target,
-				 ApmOperation operation)
+static ApmPlan *
+plan_for(const ApmGraph *graph, const char *target, ApmOperation operation)
 {
 	Target		t;
 	ListCell   *lc;
@@ -657,6 +662,45 @@ apm_resolve_plan(const ApmGraph *graph, const char *target,
 	if (list_length(t.revs) > 1)
 		return upgrade_plan(graph, t.revs);
 	return downgrade_plan(graph, &t, target);
+}
+
+/*
+ * Refuse a plan some step of which names a revision that is not registered:
+ * such a step could run before what it needs, or its downgrade leave a
+ * state nobody can name.  Targets whose whole ancestry is registered work
+ * in a partial graph; the error names every missing revision once.
+ */
+static void
+check_known(const ApmGraph *graph, const ApmPlan *plan, const char *target)
+{
+	bool	   *member = palloc0(sizeof(bool) * Max(graph->nnodes, 1));
+	List	   *missing;
+	int			i;
+
+	for (i = 0; i < plan->nsteps; i++)
+		member[plan->steps[i]] = true;
+	missing = apm_graph_missing(graph, member);
+	pfree(member);
+	if (missing != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("target \"%s\" needs revisions that are not registered", target),
+				 errdetail("Missing: %s.", apm_join_strings(missing, ", ")),
+				 errhint("Register them first, or correct the down_revision or depends_on that names them.")));
+}
+
+/*
+ * apm_resolve_plan resolves target for an operation and returns the ordered
+ * steps; APM_STAMP picks upgrade or downgrade from where target lies.
+ */
+ApmPlan *
+apm_resolve_plan(const ApmGraph *graph, const char *target,
+				 ApmOperation operation)
+{
+	ApmPlan    *plan = plan_for(graph, target, operation);
+
+	check_known(graph, plan, target);
+	return plan;
 }
 
 /* Resolve one side of a history range: a target, or "current" */
