@@ -323,8 +323,13 @@ typedef struct ApmWorkerOutcome
 	char	   *cleanup;		/* what became of invalid indexes it left */
 } ApmWorkerOutcome;
 
-extern void apm_worker_run(const char *revision, const char *sql, Oid owner,
+typedef struct ApmWorker ApmWorker;
+
+extern ApmWorker *apm_worker_start(Oid owner);
+extern Oid	apm_worker_owner(const ApmWorker *w);
+extern void apm_worker_run(ApmWorker *w, const char *revision, const char *sql,
 						   const char *search_path, ApmWorkerOutcome *outcome);
+extern void apm_worker_stop(ApmWorker *w);
 
 /* offline.c */
 extern char *apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,

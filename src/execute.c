@@ -90,6 +90,13 @@ typedef struct StepBodies
 	char	   *checksums[APM_FETCH_BATCH];
 } StepBodies;
 
+/* the background worker of a call, kept from one step to the next */
+typedef struct WorkerSlot
+{
+	MemoryContext cxt;			/* the call's: outlives steps and commits */
+	ApmWorker  *worker;			/* NULL: none running */
+} WorkerSlot;
+
 typedef struct StepRecords
 {
 	MemoryContext cxt;			/* holds the strings; reset by each flush */
@@ -585,21 +592,39 @@ run_transactional(const char *sql, Oid owner, const char *search_path,
  * and, in it, a snapshot the statements could end up waiting for; the
  * worker runs while this session holds neither.  The steps before were
  * committed already (only CALL ap_migrate_run() gets here).
+ *
+ * One worker serves the call's non-transactional steps of one owner, so
+ * that a run of them pays for starting a backend once; a step of another
+ * owner gets a worker of its own, logged in as that owner (worker.c).
  */
 static void
 run_outside(const char *sql, Oid owner, const char *search_path,
-			StepContext *ctx)
+			StepContext *ctx, WorkerSlot *slot)
 {
 	ApmWorkerOutcome outcome;
 	StringInfoData detail;
+	MemoryContext oldcxt;
 
 	SPI_commit();
-	apm_worker_run(ctx->revision, sql, owner,
+	if (slot->worker != NULL && apm_worker_owner(slot->worker) != owner)
+	{
+		apm_worker_stop(slot->worker);
+		slot->worker = NULL;
+	}
+	if (slot->worker == NULL)
+	{
+		oldcxt = MemoryContextSwitchTo(slot->cxt);
+		slot->worker = apm_worker_start(owner);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	apm_worker_run(slot->worker, ctx->revision, sql,
 				   !apm_session_is_owner(owner) ? psprintf("%s%spg_temp", search_path,
 												   search_path[0] ? ", " : "") : NULL,
 				   &outcome);
 	if (outcome.done)
 		return;
+	apm_worker_stop(slot->worker);	/* it ended with the failure */
+	slot->worker = NULL;
 
 	ctx->stmtno = outcome.stmtno;
 	ctx->offset = outcome.offset;
@@ -645,7 +670,7 @@ parent_list(const ApmNode *node)
 static void
 run_step(ApmGraph *graph, int index, ApmOperation operation,
 		 const ApmRevisionDef *def, const char *stored_checksum,
-		 StepRecords *records, bool can_commit)
+		 StepRecords *records, bool can_commit, WorkerSlot *slot)
 {
 	ApmNode    *node = &graph->nodes[index];
 	TimestampTz started_at = GetCurrentTimestamp();
@@ -694,7 +719,7 @@ run_step(ApmGraph *graph, int index, ApmOperation operation,
 	if (node->transactional)
 		run_transactional(sql, node->owner, def->search_path, &ctx, can_commit);
 	else
-		run_outside(sql, node->owner, def->search_path, &ctx);
+		run_outside(sql, node->owner, def->search_path, &ctx, slot);
 
 	/*
 	 * Keep what to record; flush_records writes it, after checking that no
@@ -868,6 +893,7 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 	MemoryContext oldcxt;
 	StepRecords *records = palloc(sizeof(StepRecords));
 	StepBodies	bodies;
+	WorkerSlot *slot = palloc(sizeof(WorkerSlot));	/* read after longjmp */
 	int			i;
 
 	records->cxt = AllocSetContextCreate(CurrentMemoryContext, "ap_migrate records",
@@ -876,24 +902,45 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 	bodies.cxt = AllocSetContextCreate(CurrentMemoryContext, "ap_migrate bodies",
 									   ALLOCSET_DEFAULT_SIZES);
 	bodies.first = bodies.count = 0;
-	for (i = 0; i < plan->nsteps; i++)
+	slot->cxt = CurrentMemoryContext;
+	slot->worker = NULL;
+
+	/* a worker left idle by an error would wait for nothing: stop it */
+	PG_TRY();
 	{
-		if (i == bodies.first + bodies.count)
-			fetch_bodies(graph, plan, i, &bodies);
-		oldcxt = MemoryContextSwitchTo(stepcxt);
-		run_step(graph, plan->steps[i], plan->operation,
-				 bodies.defs[i - bodies.first], bodies.checksums[i - bodies.first],
-				 records, commit_each);
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(stepcxt);
-		if (commit_each || records->count == APM_RECORD_BATCH)
-			flush_records(plan->operation, records);
-		if (commit_each)
+		for (i = 0; i < plan->nsteps; i++)
 		{
-			check_lock_held(graph->nodes[plan->steps[i]].id);
-			SPI_commit();
+			if (i == bodies.first + bodies.count)
+				fetch_bodies(graph, plan, i, &bodies);
+			oldcxt = MemoryContextSwitchTo(stepcxt);
+			run_step(graph, plan->steps[i], plan->operation,
+					 bodies.defs[i - bodies.first], bodies.checksums[i - bodies.first],
+					 records, commit_each, slot);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(stepcxt);
+			if (commit_each || records->count == APM_RECORD_BATCH)
+				flush_records(plan->operation, records);
+			if (commit_each)
+			{
+				check_lock_held(graph->nodes[plan->steps[i]].id);
+				SPI_commit();
+			}
 		}
 	}
+	PG_CATCH();
+	{
+		if (slot->worker != NULL)
+		{
+			HOLD_INTERRUPTS();
+			apm_worker_stop(slot->worker);
+			RESUME_INTERRUPTS();
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (slot->worker != NULL)
+		apm_worker_stop(slot->worker);
+	pfree(slot);
 	flush_records(plan->operation, records);
 	MemoryContextDelete(records->cxt);
 	pfree(records);

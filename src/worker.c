@@ -96,6 +96,7 @@
 #include "storage/latch.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
@@ -116,10 +117,16 @@ PGDLLEXPORT void apm_worker_main(Datum main_arg);
 
 #define APM_WORKER_TEXT 1024
 
-/* The dynamic shared memory the caller and its worker share */
+/*
+ * The dynamic shared memory the caller and its worker share for the whole
+ * call.  The worker serves requests, one step each: the caller puts the
+ * step's SQL in a segment of its own (StepShared), sets step_seg and bumps
+ * request; the worker runs it, fills in the outcome and sets answered to
+ * the request's number.  Each side sets the other's latch.
+ */
 typedef struct WorkerShared
 {
-	/* set by the caller */
+	/* set by the caller when it starts the worker */
 	Oid			database;
 	Oid			owner;			/* the worker logs in as this role */
 	bool		stand_in;		/* the caller's session is the owner's own */
@@ -128,17 +135,22 @@ typedef struct WorkerShared
 	int			lock_retries;
 	int			lock_retry_delay;
 	int			caller_pid;
-	Size		guc_offset;		/* offsets into data */
-	Size		sql_offset;
-	Size		revision_offset;
-	Size		search_path_offset; /* 0: keep the caller's */
+	int			caller_procno;
+	Size		guc_offset;		/* into data */
+
+	/* the request, set by the caller */
+	volatile int request;		/* number of the step to run; -1: stop */
+	dsm_handle	step_seg;
 
 	/* set by the worker */
+	volatile int worker_procno; /* -1 until it is ready */
+	volatile int answered;		/* number of the last request done */
 	int			stmtno;			/* statement being run, 1-based */
 	int			offset;			/* its offset in the SQL */
 	bool		done;			/* every statement ran */
 	bool		failed;
 	int			sqlerrcode;
+	char		revision[APM_MAX_ID_LEN + 1];
 	char		message[APM_WORKER_TEXT];
 	char		detail[APM_WORKER_TEXT];
 	char		hint[APM_WORKER_TEXT];
@@ -147,16 +159,26 @@ typedef struct WorkerShared
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } WorkerShared;
 
+/* One step's SQL, in a segment of its own */
+typedef struct StepShared
+{
+	Size		search_path_offset; /* into data; 0: keep the session's */
+	char		data[FLEXIBLE_ARRAY_MEMBER];	/* the SQL first */
+} StepShared;
+
 /* the worker's view of the shared memory, for the log hook */
 static WorkerShared *worker_shared = NULL;
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
-/* what the caller's cleanup callback needs */
-typedef struct WorkerHandle
+/* A worker the caller started (ap_migrate.h) */
+struct ApmWorker
 {
+	dsm_segment *seg;
+	WorkerShared *shared;
 	BackgroundWorkerHandle *handle;
-	bool		finished;
-} WorkerHandle;
+	Oid			owner;
+	bool		finished;		/* it has stopped and was waited for */
+};
 
 /* Copy an error into the shared memory (truncated to fit) */
 static void
@@ -417,37 +439,18 @@ worker_error_callback(void *arg)
 	WorkerShared *shared = (WorkerShared *) arg;
 
 	errcontext("statement %d of revision \"%s\", run by the ap_migrate worker for process %d",
-			   shared->stmtno, shared->data + shared->revision_offset, shared->caller_pid);
+			   shared->stmtno, shared->revision, shared->caller_pid);
 }
 
 /*
- * apm_worker_main is the background worker: attach to the caller's shared
- * memory, become the caller's stand-in, run the statements.
+ * Log in as the owner and take the settings the worker keeps for the call:
+ * the caller's whole GUC state for its own stand-in, the owner's login
+ * defaults otherwise; both with the caller's statement_timeout and lock
+ * settings and the pinned lexing (stepenv.c).
  */
-void
-apm_worker_main(Datum main_arg)
+static void
+worker_setup(WorkerShared *shared)
 {
-	dsm_segment *seg;
-	WorkerShared *shared;
-	MemoryContext keep;
-	List	   *stmts;
-	ListCell   *lc;
-	const char *sql;
-	const char *search_path;
-	ErrorContextCallback errcallback;
-
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-
-	CurrentResourceOwner = ResourceOwnerCreate(NULL, "ap_migrate worker");
-	seg = dsm_attach(DatumGetUInt32(main_arg));
-	if (seg == NULL)
-		return;					/* the caller is gone */
-	shared = dsm_segment_address(seg);
-	worker_shared = shared;
-	prev_emit_log_hook = emit_log_hook;
-	emit_log_hook = worker_log_hook;
-
 	/* always as the owner (see the file header) */
 	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->owner,
 											  APM_BGWORKER_LOGIN_BYPASS);
@@ -455,22 +458,9 @@ apm_worker_main(Datum main_arg)
 	/* no ap_migrate operation may start from the worker's SQL */
 	apm_set_operation_active(true);
 
-	keep = AllocSetContextCreate(TopMemoryContext, "ap_migrate worker",
-								 ALLOCSET_DEFAULT_SIZES);
-	sql = shared->data + shared->sql_offset;
-	search_path = shared->search_path_offset != 0 ?
-		shared->data + shared->search_path_offset : NULL;
-
-	/*
-	 * Settings: the caller's whole GUC state for its own stand-in; for an
-	 * owner's session the owner's login defaults and recorded search_path.
-	 * Both get the caller's statement_timeout and lock settings.
-	 */
 	StartTransactionCommand();
 	if (shared->stand_in)
 		RestoreGUCState(shared->data + shared->guc_offset);
-	if (search_path != NULL)
-		SetConfigOption("search_path", search_path, PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("statement_timeout", psprintf("%d", shared->statement_timeout),
 					PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("ap_migrate.lock_timeout", psprintf("%d", shared->lock_timeout),
@@ -484,13 +474,18 @@ apm_worker_main(Datum main_arg)
 					psprintf("ap_migrate worker for PID %d", shared->caller_pid),
 					PGC_USERSET, PGC_S_SESSION);
 	CommitTransactionCommand();
+}
 
-	MemoryContextSwitchTo(keep);
-	stmts = apm_sql_split(sql);
-	errcallback.callback = worker_error_callback;
-	errcallback.arg = shared;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
+/*
+ * Run the statements of one step at top level, each in its own transaction.
+ * Returns false after a statement failed for good (its error is recorded
+ * in the shared memory and its invalid indexes dropped).
+ */
+static bool
+run_statements(WorkerShared *shared, const char *sql, MemoryContext keep)
+{
+	List	   *stmts = apm_sql_split(sql);
+	ListCell   *lc;
 
 	foreach(lc, stmts)
 	{
@@ -552,11 +547,111 @@ apm_worker_main(Datum main_arg)
 				continue;
 			}
 			record_error(shared, edata);
-			proc_exit(0);
+			return false;
 		}
 	}
+	return true;
+}
 
-	shared->done = true;
+/*
+ * Serve one request: attach to the step's segment, take its search_path,
+ * run its statements.  Returns false when a statement failed.
+ */
+static bool
+serve_request(WorkerShared *shared, MemoryContext keep)
+{
+	dsm_segment *seg = dsm_attach(shared->step_seg);
+	StepShared *step;
+	bool		ok;
+
+	if (seg == NULL)
+		elog(ERROR, "could not attach to the dynamic shared memory of the step");
+	step = dsm_segment_address(seg);
+	if (step->search_path_offset != 0)
+	{
+		StartTransactionCommand();
+		SetConfigOption("search_path", step->data + step->search_path_offset,
+						PGC_USERSET, PGC_S_SESSION);
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(keep);
+	}
+	ok = run_statements(shared, step->data, keep);
+	dsm_detach(seg);
+	return ok;
+}
+
+/* Is the caller still there?  (Its PGPROC is given up when it exits.) */
+static bool
+caller_alive(WorkerShared *shared)
+{
+	return ProcGlobal->allProcs[shared->caller_procno].pid == shared->caller_pid;
+}
+
+/*
+ * apm_worker_main is the background worker: attach to the caller's shared
+ * memory, become the owner's session, then run the steps the caller hands
+ * over until it asks to stop, goes away, or a statement fails.
+ */
+void
+apm_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	WorkerShared *shared;
+	MemoryContext keep;
+	ErrorContextCallback errcallback;
+	int			last = 0;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, "ap_migrate worker");
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		return;					/* the caller is gone */
+	shared = dsm_segment_address(seg);
+	worker_shared = shared;
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = worker_log_hook;
+
+	worker_setup(shared);
+
+	keep = AllocSetContextCreate(TopMemoryContext, "ap_migrate worker",
+								 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(keep);
+	errcallback.callback = worker_error_callback;
+	errcallback.arg = shared;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	/* ready; the caller sets this latch when it has a request */
+	shared->worker_procno = MyProc->pgprocno;
+	pg_memory_barrier();
+
+	for (;;)
+	{
+		int			request = shared->request;
+
+		pg_memory_barrier();
+		if (request < 0 || !caller_alive(shared))
+			break;
+		if (request == last)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 1000, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+			continue;
+		}
+		last = request;
+		MemoryContextReset(keep);
+		shared->done = serve_request(shared, keep);
+		pg_memory_barrier();
+		shared->answered = request;
+		pg_memory_barrier();
+		SetLatch(&ProcGlobal->allProcs[shared->caller_procno].procLatch);
+		if (!shared->done)
+			break;				/* the caller reports the error and ends */
+	}
 	proc_exit(0);
 }
 
@@ -601,67 +696,44 @@ waits_for_me(int pid)
 static void
 stop_worker(int code, Datum arg)
 {
-	WorkerHandle *wh = (WorkerHandle *) DatumGetPointer(arg);
+	ApmWorker  *w = (ApmWorker *) DatumGetPointer(arg);
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
 	pid_t		pid;
 
-	if (wh->finished)
+	if (w->finished)
 		return;
 	HOLD_INTERRUPTS();
-	if (GetBackgroundWorkerPid(wh->handle, &pid) == BGWH_STARTED)
+	if (GetBackgroundWorkerPid(w->handle, &pid) == BGWH_STARTED)
 		(void) kill(pid, SIGINT);
-	while (GetBackgroundWorkerPid(wh->handle, &pid) != BGWH_STOPPED &&
+	while (GetBackgroundWorkerPid(w->handle, &pid) != BGWH_STOPPED &&
 		   GetCurrentTimestamp() < deadline)
 	{
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 100, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
-	if (GetBackgroundWorkerPid(wh->handle, &pid) != BGWH_STOPPED)
-		TerminateBackgroundWorker(wh->handle);
+	if (GetBackgroundWorkerPid(w->handle, &pid) != BGWH_STOPPED)
+		TerminateBackgroundWorker(w->handle);
+	w->finished = true;
 	RESUME_INTERRUPTS();
 }
 
 /*
- * apm_worker_run runs sql at top level in a background worker and waits for
- * it; see the file header.  The caller must have committed everything
- * before and must not hold a snapshot.  On return, outcome says how far it
- * got and, on failure, why.
+ * apm_worker_start starts a background worker that runs steps of owner for
+ * the rest of the call (see the file header).  The shared memory is mapped
+ * for the session, since the call commits while the worker lives.
  */
-void
-apm_worker_run(const char *revision, const char *sql, Oid owner,
-			   const char *search_path, ApmWorkerOutcome *outcome)
+ApmWorker *
+apm_worker_start(Oid owner)
 {
 	Size		gucsize = EstimateGUCStateSpace();
-	Size		sqlsize = strlen(sql) + 1;
-	Size		revsize = strlen(revision) + 1;
-	Size		pathsize = search_path != NULL ? strlen(search_path) + 1 : 0;
 	dsm_segment *seg;
 	WorkerShared *shared;
 	BackgroundWorker worker;
-	WorkerHandle wh;
-	Size		pos;
+	ApmWorker  *w = palloc0(sizeof(ApmWorker));
 
-	/* nothing of this transaction may make the worker wait for it */
-	InvalidateCatalogSnapshot();
-	if (HaveRegisteredOrActiveSnapshot())
-		elog(ERROR, "cannot start a worker while holding a snapshot");
-
-	/*
-	 * With no snapshot left, this backend's advertised xmin can still be
-	 * set: the snapshot manager clears it only when a registered or active
-	 * snapshot goes away.  After a step with many catalog changes overflows
-	 * the invalidation queue, the cache rebuild at the start of this
-	 * transaction leaves it set, and a concurrent index build in the worker
-	 * then waits for this transaction, which waits for the worker (a false
-	 * deadlock).  Pushing and popping a snapshot is the snapshot manager's
-	 * own way to clear it.
-	 */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PopActiveSnapshot();
-
-	seg = dsm_create(offsetof(WorkerShared, data) + 1 + gucsize + sqlsize +
-					 revsize + pathsize, 0);
+	seg = dsm_create(offsetof(WorkerShared, data) + gucsize, 0);
+	dsm_pin_mapping(seg);
 	shared = dsm_segment_address(seg);
 	memset(shared, 0, offsetof(WorkerShared, data));
 	shared->database = MyDatabaseId;
@@ -672,22 +744,10 @@ apm_worker_run(const char *revision, const char *sql, Oid owner,
 	shared->lock_retries = apm_lock_retries;
 	shared->lock_retry_delay = apm_lock_retry_delay;
 	shared->caller_pid = MyProcPid;
-
-	pos = 1;					/* offset 0 means "none" */
-	shared->guc_offset = pos;
-	SerializeGUCState(gucsize, shared->data + pos);
-	pos += gucsize;
-	shared->sql_offset = pos;
-	memcpy(shared->data + pos, sql, sqlsize);
-	pos += sqlsize;
-	shared->revision_offset = pos;
-	memcpy(shared->data + pos, revision, revsize);
-	pos += revsize;
-	if (search_path != NULL)
-	{
-		shared->search_path_offset = pos;
-		memcpy(shared->data + pos, search_path, pathsize);
-	}
+	shared->caller_procno = MyProc->pgprocno;
+	shared->worker_procno = -1;
+	shared->guc_offset = 0;
+	SerializeGUCState(gucsize, shared->data);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -700,23 +760,137 @@ apm_worker_run(const char *revision, const char *sql, Oid owner,
 	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &wh.handle))
+	if (!RegisterDynamicBackgroundWorker(&worker, &w->handle))
+	{
+		dsm_detach(seg);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("could not start a background worker for revision \"%s\"", revision),
+				 errmsg("could not start a background worker"),
 				 errdetail("A revision that is not transactional runs in a background worker."),
 				 errhint("Raise max_worker_processes.")));
-	wh.finished = false;
+	}
+	w->seg = seg;
+	w->shared = shared;
+	w->owner = owner;
+	w->finished = false;
+	return w;
+}
 
-	PG_ENSURE_ERROR_CLEANUP(stop_worker, PointerGetDatum(&wh));
+/* apm_worker_owner tells whose steps a worker runs */
+Oid
+apm_worker_owner(const ApmWorker *w)
+{
+	return w->owner;
+}
+
+/*
+ * apm_worker_stop asks the worker to end after the step it runs, waits for
+ * it (ten seconds at most, then it is terminated) and gives up the shared
+ * memory.  Safe to call on a worker that already ended.
+ */
+void
+apm_worker_stop(ApmWorker *w)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 10000);
+	pid_t		pid;
+
+	if (!w->finished)
+	{
+		w->shared->request = -1;
+		pg_memory_barrier();
+		if (w->shared->worker_procno >= 0)
+			SetLatch(&ProcGlobal->allProcs[w->shared->worker_procno].procLatch);
+		while (GetBackgroundWorkerPid(w->handle, &pid) != BGWH_STOPPED &&
+			   GetCurrentTimestamp() < deadline)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 10, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+		if (GetBackgroundWorkerPid(w->handle, &pid) != BGWH_STOPPED)
+			TerminateBackgroundWorker(w->handle);
+		w->finished = true;
+	}
+	if (w->seg != NULL)
+	{
+		dsm_detach(w->seg);
+		w->seg = NULL;
+	}
+}
+
+/*
+ * apm_worker_run has the worker run sql at top level and waits for it; see
+ * the file header.  The caller must have committed everything before and
+ * must not hold a snapshot.  On return, outcome says how far it got and, on
+ * failure, why; after a failure the worker has ended.
+ */
+void
+apm_worker_run(ApmWorker *w, const char *revision, const char *sql,
+			   const char *search_path, ApmWorkerOutcome *outcome)
+{
+	WorkerShared *shared = w->shared;
+	Size		sqlsize = strlen(sql) + 1;
+	Size		pathsize = search_path != NULL ? strlen(search_path) + 1 : 0;
+	dsm_segment *stepseg;
+	StepShared *step;
+	int			request;
+
+	/* nothing of this transaction may make the worker wait for it */
+	InvalidateCatalogSnapshot();
+	if (HaveRegisteredOrActiveSnapshot())
+		elog(ERROR, "cannot start a worker while holding a snapshot");
+
+	/*
+	 * With no snapshot left, this backend's advertised xmin can still be
+	 * set: the snapshot manager clears it only when a registered or active
+	 * snapshot goes away.  A concurrent index build in the worker would then
+	 * wait for this transaction, which waits for the worker (a false
+	 * deadlock).  Pushing and popping a snapshot is the snapshot manager's
+	 * own way to clear it.
+	 */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	PopActiveSnapshot();
+
+	stepseg = dsm_create(offsetof(StepShared, data) + sqlsize + pathsize, 0);
+	step = dsm_segment_address(stepseg);
+	memcpy(step->data, sql, sqlsize);
+	step->search_path_offset = 0;
+	if (search_path != NULL)
+	{
+		step->search_path_offset = sqlsize;
+		memcpy(step->data + sqlsize, search_path, pathsize);
+	}
+
+	shared->stmtno = 0;
+	shared->offset = 0;
+	shared->done = false;
+	shared->failed = false;
+	shared->message[0] = shared->detail[0] = shared->hint[0] = shared->cleanup[0] = '\0';
+	strlcpy(shared->revision, revision, sizeof(shared->revision));
+	shared->step_seg = dsm_segment_handle(stepseg);
+	request = shared->request + 1;
+	pg_memory_barrier();
+	shared->request = request;
+	pg_memory_barrier();
+	if (shared->worker_procno >= 0)
+		SetLatch(&ProcGlobal->allProcs[shared->worker_procno].procLatch);
+
+	PG_ENSURE_ERROR_CLEANUP(stop_worker, PointerGetDatum(w));
 	{
 		for (;;)
 		{
 			pid_t		pid;
-			BgwHandleStatus status = GetBackgroundWorkerPid(wh.handle, &pid);
+			BgwHandleStatus status;
 
-			if (status == BGWH_STOPPED)
+			pg_memory_barrier();
+			if (shared->answered == request)
 				break;
+			status = GetBackgroundWorkerPid(w->handle, &pid);
+			if (status == BGWH_STOPPED)
+			{
+				w->finished = true;
+				break;
+			}
 			if (status == BGWH_POSTMASTER_DIED)
 				ereport(FATAL,
 						(errcode(ERRCODE_ADMIN_SHUTDOWN),
@@ -734,10 +908,10 @@ apm_worker_run(const char *revision, const char *sql, Oid owner,
 						 errhint("Release the session's own locks (session-level advisory locks, for example) before CALL ap_migrate_run().")));
 		}
 	}
-	PG_END_ENSURE_ERROR_CLEANUP(stop_worker, PointerGetDatum(&wh));
-	wh.finished = true;
+	PG_END_ENSURE_ERROR_CLEANUP(stop_worker, PointerGetDatum(w));
+	dsm_detach(stepseg);
 
-	outcome->done = shared->done;
+	outcome->done = shared->answered == request && shared->done;
 	outcome->stmtno = shared->stmtno;
 	outcome->offset = shared->offset;
 	outcome->sqlerrcode = shared->failed ? shared->sqlerrcode : 0;
@@ -745,5 +919,4 @@ apm_worker_run(const char *revision, const char *sql, Oid owner,
 	outcome->detail = shared->detail[0] ? pstrdup(shared->detail) : NULL;
 	outcome->hint = shared->hint[0] ? pstrdup(shared->hint) : NULL;
 	outcome->cleanup = shared->cleanup[0] ? pstrdup(shared->cleanup) : NULL;
-	dsm_detach(seg);
 }

@@ -310,7 +310,7 @@ $node->safe_psql('postgres', q{
 my $r10 = add(
 	'INSERT INTO public.whoami SELECT current_user, session_user; CREATE INDEX CONCURRENTLY weak_i ON public.weak_t (id);',
 	'DROP INDEX CONCURRENTLY public.weak_i;', 'weak build', 'false', 'weak');
-my $r11 = add('SET ROLE postgres;', 'SELECT 1', 'weak escalation', 'false', 'weak');
+my $r11 = add("SELECT set_config('role', 'postgres', false);", 'SELECT 1', 'weak escalation', 'false', 'weak');
 ($ret, $out, $err) = $node->psql('postgres',
 	"\\set VERBOSITY verbose\nCALL ap_migrate_run('head')");
 like($err, qr/ERROR:  42501: permission denied to set role "postgres"/,
