@@ -12,6 +12,7 @@ MODULE_big = ap_migrate
 OBJS = \
 	src/ap_migrate.o \
 	src/catalog.o \
+	src/checksum.o \
 	src/citus.o \
 	src/execute.o \
 	src/funcs.o \

@@ -19,6 +19,7 @@
  *	 script.c    the migration file format
  *	   |
  *	 catalog.c   every read and write of the ap_migrate.* tables (SPI)
+ *	 checksum.c  the checksum of a revision
  *	 stepenv.c   the environment a step runs in: rights, pinned settings,
  *	             lock retries (shared by execute.c and worker.c)
  *	 citus.c     running on Citus: coordinator only, sequential DDL mode
@@ -268,6 +269,8 @@ extern void apm_check_id_as(const char *id, const char *what, ApmIdFormat format
 extern void apm_check_label(const char *label);
 extern void apm_check_message(const char *id, const char *message);
 extern const char *apm_find_duplicate(List *strings);
+
+/* checksum.c */
 #define APM_CHECKSUM_LEN (PG_SHA256_DIGEST_LENGTH * 2)
 extern void apm_checksum_compute(pg_cryptohash_ctx *ctx, StringInfo buf,
 								 const char *upgrade_sql, int64 upgrade_len,

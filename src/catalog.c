@@ -402,24 +402,14 @@ catalog_snapshot(void)
 }
 
 /*
- * apm_catalog_load_graph reads every registered revision's structure (not
- * its SQL) with the applied state, and builds the graph.  Applied
- * revisions that are not registered come back as orphans.
- *
- * The graph is what every operation starts from, and at 100,000 revisions
- * reading it through SPI (a join, a copy of every row into a tuple table,
- * then each column fetched by number) cost 0.9 billion instructions, more
- * than the rest of planning.  So, like apm_catalog_heads, it scans the
- * two tables directly: each row is deformed once and only its structure is
- * kept.  Rows are put in registration order here; a heap scan returns them
- * nearly in that order already.  No user SQL runs and no name is looked up
- * on a search_path, so there is no identity to switch.
+ * Read every revision row's structure (not its SQL) by scanning the table:
+ * each row is deformed once.  What the graph's nodes keep (the id arrays)
+ * is allocated in cxt; the rest in tmpcxt.  Returns the rows, in scan order.
  */
-ApmGraph *
-apm_catalog_load_graph(void)
+static LoadRow *
+read_revision_rows(Relation revision, Snapshot snapshot, MemoryContext cxt,
+				   MemoryContext tmpcxt, int *count)
 {
-	Relation	revision = table_open(catalog_relid("revision"), AccessShareLock);
-	Relation	applied = table_open(catalog_relid("applied"), AccessShareLock);
 	Oid			revid = RelationGetRelid(revision);
 	TupleDesc	desc = RelationGetDescr(revision);
 	AttrNumber	att_id = get_attnum(revid, "id");
@@ -431,24 +421,15 @@ apm_catalog_load_graph(void)
 	AttrNumber	att_downgrade = get_attnum(revid, "downgrade_sql");
 	AttrNumber	att_owner = get_attnum(revid, "owner");
 	AttrNumber	att_checksum = get_attnum(revid, "checksum");
-	AttrNumber	att_applied_rev = get_attnum(RelationGetRelid(applied), "revision");
-	AttrNumber	att_applied_sum = get_attnum(RelationGetRelid(applied), "checksum");
-	MemoryContext cxt = CurrentMemoryContext;
-	MemoryContext tmpcxt = AllocSetContextCreate(cxt, "ap_migrate graph load",
-												 ALLOCSET_DEFAULT_SIZES);
-	Snapshot	snapshot = catalog_snapshot();
-	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
-	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
-	LoadRow    *rows;
-	LoadRow   **order;
-	int			nrows = 0;
+	Datum	   *values = MemoryContextAlloc(tmpcxt, sizeof(Datum) * desc->natts);
+	bool	   *nulls = MemoryContextAlloc(tmpcxt, sizeof(bool) * desc->natts);
 	int			maxrows = 1024;
-	ApmGraph   *graph;
+	LoadRow    *rows = MemoryContextAlloc(tmpcxt, sizeof(LoadRow) * maxrows);
+	int			nrows = 0;
 	TableScanDesc scan;
 	HeapTuple	tuple;
-	int			i;
+	MemoryContext oldcxt = MemoryContextSwitchTo(tmpcxt);
 
-	rows = MemoryContextAlloc(tmpcxt, sizeof(LoadRow) * maxrows);
 	scan = table_beginscan(revision, snapshot, 0, NULL);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
@@ -475,24 +456,34 @@ apm_catalog_load_graph(void)
 		row->has_downgrade = !nulls[att_downgrade - 1];
 		row->owner = DatumGetObjectId(values[att_owner - 1]);
 		row->checksum = TextDatumGetCString(values[att_checksum - 1]);
-		MemoryContextSwitchTo(cxt);
 	}
 	table_endscan(scan);
+	MemoryContextSwitchTo(oldcxt);
+	*count = nrows;
+	return rows;
+}
 
-	/*
-	 * Sort pointers, not the rows: updates of is_head move rows away from
-	 * registration order, and swapping whole rows cost 8% of validation at
-	 * 100,000 revisions.
-	 */
-	order = MemoryContextAllocHuge(tmpcxt, sizeof(LoadRow *) * Max(nrows, 1));
+/*
+ * The graph of the rows, in registration order.  Pointers are sorted, not
+ * rows: updates of is_head move rows away from registration order, and
+ * whole rows are large.  order receives the sorted pointers (allocated in
+ * tmpcxt), so that node i came from (*order)[i].
+ */
+static ApmGraph *
+graph_from_rows(LoadRow *rows, int nrows, MemoryContext tmpcxt, LoadRow ***order)
+{
+	LoadRow   **sorted = MemoryContextAllocHuge(tmpcxt, sizeof(LoadRow *) * Max(nrows, 1));
+	ApmGraph   *graph;
+	int			i;
+
 	for (i = 0; i < nrows; i++)
-		order[i] = &rows[i];
-	qsort(order, nrows, sizeof(LoadRow *), compare_load_row_ptrs);
+		sorted[i] = &rows[i];
+	qsort(sorted, nrows, sizeof(LoadRow *), compare_load_row_ptrs);
 
 	graph = apm_graph_create(nrows);
 	for (i = 0; i < nrows; i++)
 	{
-		LoadRow    *row = order[i];
+		LoadRow    *row = sorted[i];
 		ApmNode    *node = apm_graph_add_node(graph, row->id);
 
 		node->nparents = row->nparents;
@@ -505,16 +496,30 @@ apm_catalog_load_graph(void)
 		node->has_downgrade = row->has_downgrade;
 		node->owner = row->owner;
 	}
+	*order = sorted;
+	return graph;
+}
 
-	/* the applied set: mark its revisions, compare checksums, keep orphans */
-	scan = table_beginscan(applied, snapshot, 0, NULL);
+/*
+ * Mark the applied revisions of the graph, each drifted when it was applied
+ * with another checksum than the one it has now (order: graph_from_rows);
+ * applied revisions that are not registered become the graph's orphans.
+ */
+static void
+mark_applied_rows(ApmGraph *graph, LoadRow **order, Relation applied,
+				  Snapshot snapshot)
+{
+	TupleDesc	desc = RelationGetDescr(applied);
+	AttrNumber	att_rev = get_attnum(RelationGetRelid(applied), "revision");
+	AttrNumber	att_sum = get_attnum(RelationGetRelid(applied), "checksum");
+	TableScanDesc scan = table_beginscan(applied, snapshot, 0, NULL);
+	HeapTuple	tuple;
+
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		bool		isnull;
-		char	   *id = TextDatumGetCString(heap_getattr(tuple, att_applied_rev,
-														  RelationGetDescr(applied), &isnull));
-		char	   *checksum = TextDatumGetCString(heap_getattr(tuple, att_applied_sum,
-																RelationGetDescr(applied), &isnull));
+		char	   *id = TextDatumGetCString(heap_getattr(tuple, att_rev, desc, &isnull));
+		char	   *checksum = TextDatumGetCString(heap_getattr(tuple, att_sum, desc, &isnull));
 		int			v = apm_graph_lookup(graph, id);
 
 		CHECK_FOR_INTERRUPTS();
@@ -529,13 +534,40 @@ apm_catalog_load_graph(void)
 		pfree(checksum);
 	}
 	table_endscan(scan);
+}
+
+/*
+ * apm_catalog_load_graph reads every registered revision's structure (not
+ * its SQL) with the applied state, and builds the graph.  Applied
+ * revisions that are not registered come back as orphans.
+ *
+ * The graph is what every operation starts from, so, like
+ * apm_catalog_heads, it scans the two tables directly instead of going
+ * through SPI, which would copy every row into a tuple table first.  No
+ * user SQL runs and no name is looked up on a search_path, so there is no
+ * identity to switch.
+ */
+ApmGraph *
+apm_catalog_load_graph(void)
+{
+	Relation	revision = table_open(catalog_relid("revision"), AccessShareLock);
+	Relation	applied = table_open(catalog_relid("applied"), AccessShareLock);
+	MemoryContext tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "ap_migrate graph load",
+												 ALLOCSET_DEFAULT_SIZES);
+	Snapshot	snapshot = catalog_snapshot();
+	LoadRow    *rows;
+	LoadRow   **order;
+	ApmGraph   *graph;
+	int			nrows;
+
+	rows = read_revision_rows(revision, snapshot, CurrentMemoryContext, tmpcxt, &nrows);
+	graph = graph_from_rows(rows, nrows, tmpcxt, &order);
+	mark_applied_rows(graph, order, applied, snapshot);
 
 	UnregisterSnapshot(snapshot);
 	table_close(applied, NoLock);
 	table_close(revision, NoLock);
 	MemoryContextDelete(tmpcxt);
-	pfree(values);
-	pfree(nulls);
 
 	apm_graph_link(graph);
 	return graph;

@@ -109,11 +109,6 @@ typedef struct StepRecords
 	TimestampTz finished[APM_RECORD_BATCH];
 } StepRecords;
 
-/*
- * apm_begin starts an ap_migrate call: it connects to SPI and, for a call
- * that changes the catalog, makes the checks of step 1 and takes the lock.
- * funcname names the SQL function in errors.
- */
 /* The checks every call that changes the catalog makes first */
 static void
 check_mutating_call(const char *funcname)
@@ -212,6 +207,12 @@ apm_lock_operation(const char *funcname, bool session)
 	AtEOXact_GUC(false, nestlevel);
 }
 
+/*
+ * apm_begin starts an ap_migrate call: for a call that changes the catalog
+ * it makes the checks of step 1 and takes the lock, then connects to SPI
+ * and refuses to go on on a Citus worker node.  funcname names the SQL
+ * function in errors.
+ */
 void
 apm_begin(const char *funcname, bool mutating)
 {
