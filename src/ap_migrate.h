@@ -300,7 +300,7 @@ extern bool apm_session_is_owner(Oid owner);
 extern void apm_pin_step_settings(GucAction action);
 extern void apm_check_step_state(Oid owner, Oid session_user);
 extern List *apm_kept_settings(int nestlevel);
-extern void apm_restore_kept_settings(List *kept);
+extern void apm_restore_kept_settings(List *kept, Oid owner);
 extern void apm_set_step_lock_timeout(GucAction action);
 extern int	apm_retry_delay(int attempt);
 extern void apm_sleep(int ms);

@@ -450,12 +450,14 @@ run_sql(const char *sql, List *stmts, const ApmStmtRole *roles, int from,
 
 	/*
 	 * Undo every change, plain SET and SET LOCAL included, except what an
-	 * extension keeps for the transaction (stepenv.c), which is set again.
+	 * extension keeps for the transaction (stepenv.c), which is set again
+	 * while the step's identity is still in force: the values are the
+	 * owner's, and must not be recorded as set by the caller.
 	 */
 	kept = apm_kept_settings(save_nestlevel);
 	AtEOXact_GUC(false, save_nestlevel);
+	apm_restore_kept_settings(kept, owner);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-	apm_restore_kept_settings(kept);
 }
 
 /*

@@ -243,10 +243,13 @@ apm_kept_settings(int nestlevel)
 
 /*
  * apm_restore_kept_settings sets the values apm_kept_settings listed again,
- * for the rest of the transaction.
+ * for the rest of the transaction, with the rights of owner, who set them:
+ * the caller's (a superuser's, say) must not launder them, for instance
+ * into a placeholder that a library loaded later would trust as set by a
+ * superuser.  Called while the current user is still owner.
  */
 void
-apm_restore_kept_settings(List *kept)
+apm_restore_kept_settings(List *kept, Oid owner)
 {
 	ListCell   *lc;
 
@@ -255,7 +258,7 @@ apm_restore_kept_settings(List *kept)
 		KeptSetting *setting = lfirst(lc);
 
 		(void) set_config_option(setting->name, setting->value,
-								 superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION,
+								 superuser_arg(owner) ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_LOCAL, true, 0, false);
 	}
 }
