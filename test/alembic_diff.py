@@ -79,6 +79,7 @@ be compared on:
 | heads-relative             | `heads-N` / `heads+N` works while the graph has one head (it is `head-N` then) | 22023: `heads` names several revisions, a relative target starts from one | ap refuses with 22023 |
 | base-minus                 | `base-N`: `_walk` from base (None) steps down into the *heads*, so `base-2` is the parent of the head | 22023 "goes below base" | ap refuses with 22023 |
 | alembic-crash              | both refuse, Alembic with an internal error: bare KeyError (dangling parent or dependency), AssertionError (empty target, `heads+1`, `REV+N` past a head, `is_revision("base")`), TypeError, ... | a documented SQLSTATE (22023, 23503, 42704, ...), never XX000 | ap's SQLSTATE is in the README's table |
+| partial-graph              | any revision naming an unregistered parent or dependency makes every command fail with a bare KeyError | a target whose whole ancestry is registered works; a target that needs a missing revision fails with 23503 naming the missing ones (README, partial graphs) | ap's steps name no revision with an unregistered parent or dependency |
 | alembic-crash-relative     | `upgrade REV-N` that walks down to base: AssertionError (`is_revision("base")`) | the upgrade to base (nothing to do) | equal to Alembic's answer for the revision (or `base`) the relative target names |
 | label-relative-crash       | `label@-N` when no current revision (version row) is on the label's branch: AssertionError (`len(symbol_list) == 1`) | N steps down from the highest applied revision on that branch, or the branch's base, as the README (Targets) documents (or 21000, counted as alembic-crash) | ap = Alembic's answer for `label@REV-N` from that revision, or for `label@base` |
 | alembic-bookkeeping-crash  | computes its steps, then HeadMaintainer fails on its own version rows: KeyError from `heads.remove` when a merge or dependency row is not where `merge_branch_idents` expects it, AssertionError "Can't do an UPDATE because downrevision is ambiguous" | takes the same steps and keeps the applied set | ap's steps equal Alembic's planned steps; ap's heads follow from them |
@@ -884,6 +885,21 @@ def branch_tips(g, label, heads):
     return g.sort_reg(on - below)
 
 
+def dangling_keyerror(alem, g):
+    """Alembic's bare KeyError for a revision that is named as a parent or a
+    dependency but not registered: the graph is partial."""
+    if not (alem.internal and alem.code == "internal:KeyError"):
+        return False
+    m = re.search(r"KeyError: '([^']+)'", alem.error or "")
+    return bool(m) and m.group(1) not in g.parents
+
+
+def touches_dangling(g, revs):
+    """Does any of revs name an unregistered parent or dependency?"""
+    return any(x not in g.parents for r in revs if r in g.parents
+               for x in g.parents[r] + g.deps[r])
+
+
 def classify(g, model, op, target, alem, ap, variants_differ, before):
     """Returns (category, class).  category: equal, both_refused,
     deliberate, nondeterministic, failed."""
@@ -912,6 +928,10 @@ def classify(g, model, op, target, alem, ap, variants_differ, before):
         if ap.code == "22023" and re.fullmatch(r"([^@]+@)?base-\d+", target):
             return "deliberate", "base-minus"
     if not alem.ok and ap.ok:
+        if dangling_keyerror(alem, g) and not touches_dangling(g, [r for _, r in ap.steps if r]):
+            # issue 13: a partial graph stays usable for targets whose whole
+            # ancestry is registered (Alembic fails on any dangling id)
+            return "deliberate", "partial-graph"
         if op == "stamp" and not alem.internal and "Can't locate revision" in alem.error \
                 and re.search(r"[+-]\d+$", target):
             # Alembic's stamp has no relative targets: compare with its stamp
@@ -1139,6 +1159,8 @@ def run_case(case_no, opts, ap, stats, out):
             elif alem.ok and apa.ok:
                 record("failed", "history %s" % ("order" if sorted(alem.steps) == sorted(apa.steps)
                                                   else "revisions"), line, vline)
+            elif not alem.ok and dangling_keyerror(alem, g):
+                record("deliberate", "partial-graph", line, vline)
             elif not alem.ok:
                 record("failed", "history alembic-refuses/ap-ok", line, vline)
             else:
