@@ -361,15 +361,17 @@ my %attack = (
 	downgrade_sql => '\N',
 	checksum      => checksum($evil, undef, 1));
 my @forgeries = (
-	[ 'owner is the bootstrap superuser', { %attack, owner => $bootstrap }, 1,
+	[ 'owner is the bootstrap superuser', { %attack, owner => $bootstrap, owner_name => $bootstrap }, 1,
 		qr/ERROR:  42501: permission denied to restore revision "f00dfeed0002" for role "\Q$bootstrap\E"/ ],
-	[ 'owner is a role apm_owner is not a member of', { %attack, owner => 'apm_other' }, 2,
+	[ 'owner is a role apm_owner is not a member of', { %attack, owner => 'apm_other', owner_name => 'apm_other' }, 2,
 		qr/ERROR:  42501: permission denied to restore revision "f00dfeed0002" for role "apm_other"/ ],
 	[ 'SQL changed, checksum kept', { upgrade_sql => $evil }, 3,
 		qr/ERROR:  23514: checksum of revision "f00dfeed0002" does not match its SQL/ ],
 	[ 'unknown checksum algorithm', { checksum_algorithm => '2' }, 4,
 		qr/ERROR:  23514: revision "f00dfeed0002" has unknown checksum algorithm 2/ ],
-	[ 'owner apm_owner, checksum of the new SQL', { %attack, owner => 'apm_owner' }, 0, undef ]);
+	[ 'owner apm_owner, checksum of the new SQL', { %attack, owner => 'apm_owner' }, 0, undef ],
+	# the owner column is never trusted: the owner comes back by name
+	[ 'owner column says the bootstrap superuser, owner_name apm_owner', { %attack, owner => $bootstrap }, 5, undef ]);
 for my $f (@forgeries)
 {
 	my ($what, $edits, $n, $expected) = @$f;

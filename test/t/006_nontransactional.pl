@@ -198,6 +198,9 @@ sub start_blocked_build
 	my $blocker_pid = $blocker->query_safe('SELECT pg_backend_pid()');
 	my $caller = $node->background_psql('postgres', on_error_stop => 0);
 	my $pid = $caller->query_safe('SELECT pg_backend_pid()');
+	# the build waits as long as the test looks at it, however slow the
+	# machine (the default ap_migrate.lock_timeout is 2 s)
+	$caller->query_safe("SET ap_migrate.lock_timeout = '5min'");
 	$caller->query_until(qr/started/, "\\echo started\nCALL ap_migrate_run('head');\n");
 	ok( $node->poll_query_until(
 			'postgres', qq{
