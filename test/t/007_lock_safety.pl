@@ -35,7 +35,7 @@ use Test::More;
 use Time::HiRes qw(time usleep);
 
 my $HOLD   = 4;      # seconds the long reader holds its lock
-my $MARGIN = 0.4;    # seconds of scheduling noise allowed on bounds
+my $MARGIN = 0.75;    # seconds of scheduling noise allowed on bounds (a busy 2-core machine)
 
 my $node = PostgreSQL::Test::Cluster->new('lock_safety');
 $node->init;
