@@ -193,6 +193,8 @@ extern int	cli_revision(bool merge);
 
 /* apply.c */
 extern int	cli_apply(DbJob *job, const MigrationDir *md);
+
+/* progress.c */
 extern void cli_step_notice(DbJob *job, const char *message);
 extern void cli_step_finish(DbJob *job, bool failed);
 

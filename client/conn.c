@@ -230,16 +230,8 @@ cli_report_error(DbJob *job, const PGresult *res, const char *what)
 	const char *severity = res ? PQresultErrorField(res, PG_DIAG_SEVERITY) : NULL;
 	char	   *clean;
 
-	if (job->line_open)
-	{
-		/* the step in progress failed: end its progress line */
-		cli_lock_output();
-		fprintf(stderr, " %s\n", cli_paint("FAILED", "1;31"));
-		cli_unlock_output();
-		job->line_open = false;
-		free(job->step_text);
-		job->step_text = NULL;
-	}
+	/* the step in progress failed: its line comes before the report */
+	cli_step_finish(job, true);
 	initPQExpBuffer(&buf);
 	if (what)
 		appendPQExpBuffer(&buf, "%s: %s\n", cli_paint("error", "1;31"), what);

@@ -24,16 +24,23 @@
 
 #include "cli.h"
 
+/* ap_migrate_show's columns, lists as "a, b" */
+#define SHOW_COLS \
+	"s.revision, pg_catalog.array_to_string(s.down_revision, ', ') AS down_revision, " \
+	"pg_catalog.array_to_string(s.children, ', ') AS children, s.message, " \
+	"pg_catalog.array_to_string(s.branch_labels, ', ') AS branch_labels, " \
+	"pg_catalog.array_to_string(s.depends_on, ', ') AS depends_on, s.transactional, s.applied, " \
+	"s.owner, s.registered_at, s.checksum, s.upgrade_sql, s.downgrade_sql "
 #define Q_CURRENT \
 	"SELECT revision, is_head, message FROM pg_catalog.ap_migrate_current()"
 #define Q_SHOW_CURRENT \
-	"SELECT s.* FROM pg_catalog.ap_migrate_current() c, " \
+	"SELECT " SHOW_COLS "FROM pg_catalog.ap_migrate_current() c, " \
 	"LATERAL pg_catalog.ap_migrate_show(c.revision) s"
 #define Q_HEADS \
 	"SELECT revision, is_current, pg_catalog.array_to_string(branch_labels, ', ') AS branch_labels, " \
 	"message FROM pg_catalog.ap_migrate_heads()"
 #define Q_SHOW_HEADS \
-	"SELECT s.* FROM pg_catalog.ap_migrate_heads() h, " \
+	"SELECT " SHOW_COLS "FROM pg_catalog.ap_migrate_heads() h, " \
 	"LATERAL pg_catalog.ap_migrate_show(h.revision) s"
 #define Q_BRANCHES \
 	"SELECT b.revision, b.message, c.child, h.message AS child_message " \
@@ -46,7 +53,7 @@
 	"is_head, is_branch_point, is_merge_point, is_current, applied " \
 	"FROM pg_catalog.ap_migrate_history($1)"
 #define Q_SHOW \
-	"SELECT * FROM pg_catalog.ap_migrate_show($1)"
+	"SELECT " SHOW_COLS "FROM pg_catalog.ap_migrate_show($1) s"
 #define Q_PLAN \
 	"SELECT step, operation, revision, " \
 	"pg_catalog.array_to_string(from_revisions, ', ') AS from_revisions, " \
@@ -95,7 +102,7 @@ json_rows(DbJob *job, const char *key, const char *sql, int nparams,
 	PGresult   *res;
 
 	initPQExpBuffer(&q);
-	appendPQExpBuffer(&q, "SELECT pg_catalog.coalesce(pg_catalog.json_agg(q), '[]') FROM (%s) q", sql);
+	appendPQExpBuffer(&q, "SELECT COALESCE(pg_catalog.array_to_json(pg_catalog.array_agg(q)), '[]') FROM (%s) q", sql);
 	res = cli_exec(job, q.data, nparams, params);
 	termPQExpBuffer(&q);
 	if (res == NULL)
@@ -121,8 +128,8 @@ print_revision(DbJob *job, const PGresult *res, int row)
 
 	cli_out(job, "Rev: %s%s\nParent: %s\nChildren: %s\nBranch labels: %s\nDepends on: %s\n"
 			"Transactional: %s\nApplied: %s\nOwner: %s\nRegistered: %s\nChecksum: %s\n\n    %s\n",
-			rev, children[0] == '{' && children[1] == '}' ? " (head)" : "",
-			strcmp(parents, "{}") == 0 ? "<base>" : parents, children, labels, depends,
+			rev, children[0] == '\0' ? " (head)" : "",
+			parents[0] == '\0' ? "<base>" : parents, children, labels, depends,
 			flag(res, row, "transactional") ? "yes" : "no",
 			flag(res, row, "applied") ? "yes" : "no", owner, registered, checksum, message);
 	if (opts.verbose && strcmp(opts.verb, "show") == 0)

@@ -263,8 +263,11 @@ cli_sync(DbJob *job, const MigrationDir *md)
 		cli_err(job, "         (registered in the database but missing from %s; kept)", dir);
 		free(dir);
 	}
-	if (ok)
-		print_ids(job, nupdated ? "Registered (new or changed)" : "Registered", registered, nregistered);
+	/* reading verbs roll the registration back: say so only when asked */
+	if (ok && (opts.kind == VERB_WRITE || opts.verbose))
+		print_ids(job, opts.kind == VERB_WRITE ?
+				  (nupdated ? "Registered (new or changed)" : "Registered") :
+				  "Registered for this command (rolled back)", registered, nregistered);
 	if (opts.json)
 	{
 		json_list(job, "registered", registered, nregistered);
