@@ -341,9 +341,14 @@ cli_run_databases(void)
 
 	if (!opts.no_sync)
 	{
+		double		started = cli_now();
+
 		if (!cli_read_dir(opts.dir, &dir, false))
 			return EXIT_ERROR;
 		have_dir = true;
+		if (opts.verbose && !opts.json)
+			cli_err(NULL, "Read %d files of %s in %.0f ms", dir.nfiles, opts.dir,
+					(cli_now() - started) * 1000.0);
 	}
 
 	nthreads = opts.jobs < 1 ? 1 : opts.jobs > njobs ? njobs : opts.jobs;

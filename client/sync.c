@@ -135,6 +135,7 @@ cli_sync(DbJob *job, const MigrationDir *md)
 	int			nupdated = 0;
 	int			nedited = 0;
 	bool		ok = true;
+	double		started = cli_now();
 
 	res = cli_exec(job, SYNC_QUERY, 0, NULL);
 	if (res == NULL)
@@ -268,6 +269,9 @@ cli_sync(DbJob *job, const MigrationDir *md)
 		print_ids(job, opts.kind == VERB_WRITE ?
 				  (nupdated ? "Registered (new or changed)" : "Registered") :
 				  "Registered for this command (rolled back)", registered, nregistered);
+	if (opts.verbose && !opts.json)
+		cli_err(job, "Synced %d files with %d registered revisions in %.0f ms (%d registered now)",
+				md->nfiles, nrows, (cli_now() - started) * 1000.0, nregistered);
 	if (opts.json)
 	{
 		json_list(job, "registered", registered, nregistered);
