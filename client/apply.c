@@ -30,18 +30,20 @@
 
 #include "cli.h"
 
-/* The database's current revisions, comma-separated (malloc'd; NULL: error) */
+/*
+ * The database's current revisions, comma-separated (malloc'd; NULL on
+ * error).  Not through cli_exec: after Ctrl-C this is the question still
+ * worth asking, and it is quick.
+ */
 static char *
 current_revisions(DbJob *job)
 {
-	PGresult   *res = cli_exec(job,
-							   "SELECT pg_catalog.string_agg(revision, ',') FROM pg_catalog.ap_migrate_current()",
-							   0, NULL);
-	char	   *cur;
+	PGresult   *res = PQexec(job->conn,
+							 "SELECT pg_catalog.string_agg(revision, ',') FROM pg_catalog.ap_migrate_current()");
+	char	   *cur = NULL;
 
-	if (res == NULL)
-		return NULL;
-	cur = strdup(PQgetisnull(res, 0, 0) ? "base" : PQgetvalue(res, 0, 0));
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		cur = strdup(PQgetisnull(res, 0, 0) ? "base" : PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return cur;
 }
