@@ -147,8 +147,10 @@ list_all_databases(const char *base)
 
 /*
  * Is the extension installed?  When it is not, upgrade and stamp create it
- * (the first deploy of a database); other verbs fail with a hint, and
- * --all-databases skips the database.
+ * (the first deploy of a database), the reading verbs create it inside
+ * their transaction, which they roll back (so "plan" shows a fresh
+ * database's whole plan and leaves nothing behind), and --all-databases
+ * skips the database.
  */
 static bool
 ensure_extension(DbJob *job)
@@ -178,11 +180,16 @@ ensure_extension(DbJob *job)
 			cli_err(job, "Created extension ap_migrate");
 		return true;
 	}
-	cli_err(job, "%s: extension ap_migrate is not installed in database \"%s\"\n"
-			"HINT:  \"ap-migrate upgrade\" creates it, or run CREATE EXTENSION ap_migrate.",
-			cli_paint("error", "1;31"), job->label ? job->label : "");
-	job->error = strdup("extension ap_migrate not installed");
-	return false;
+	if (opts.kind == VERB_WRITE)
+	{
+		cli_err(job, "%s: extension ap_migrate is not installed in database \"%s\": nothing to %s",
+				cli_paint("error", "1;31"), job->label ? job->label : "", opts.verb);
+		job->error = strdup("extension ap_migrate not installed");
+		return false;
+	}
+	/* reading verbs create it in their transaction, which is rolled back */
+	job->create_extension = true;
+	return true;
 }
 
 /* Run the verb on one database; sets job->status */

@@ -406,6 +406,12 @@ cli_inspect(DbJob *job, const MigrationDir *md)
 
 	if (!cli_command(job, "BEGIN"))
 		return EXIT_ERROR;
+	if (job->create_extension && !cli_command(job, "CREATE EXTENSION ap_migrate"))
+	{
+		cli_err(job, "HINT:  ap_migrate is not installed in this database, and this role cannot install it.");
+		cli_command(job, "ROLLBACK");
+		return EXIT_ERROR;
+	}
 	if (md && !cli_sync(job, md))
 	{
 		cli_command(job, "ROLLBACK");

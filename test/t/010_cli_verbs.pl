@@ -125,9 +125,11 @@ write_migration($m, 'a10000000001', '', 'create t1', 'CREATE TABLE t1 (id int);'
 write_migration($m, 'a10000000002', 'a10000000001', 'create t2', 'CREATE TABLE t2 (id int);', 'DROP TABLE t2;');
 write_migration($m, 'a10000000003', 'a10000000002', 'create t3', 'CREATE TABLE t3 (id int);', 'DROP TABLE t3;');
 
-$r = cli($node, $p, {}, '-d', $db, 'current');
-is($r->{rc}, 1, 'current without the extension fails');
-like($r->{err}, qr/extension ap_migrate is not installed.*HINT:/s, 'with a hint');
+$r = cli($node, $p, {}, '-d', $db, 'plan');
+is($r->{rc}, 0, 'plan on a database without the extension');
+like($r->{out}, qr/^1\. upgrade base -> a10000000001, create t1\n2\. /, 'shows the whole plan');
+is($node->safe_psql('verbs', q{SELECT count(*) FROM pg_extension WHERE extname = 'ap_migrate'}), '0',
+	'and leaves no extension behind (created in its rolled-back transaction)');
 
 $r = cli($node, $p, {}, '-d', $db, 'upgrade');
 is($r->{rc}, 0, 'upgrade (default head) exits 0') or diag $r->{err};
