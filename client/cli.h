@@ -161,6 +161,7 @@ extern PGresult *cli_exec(DbJob *job, const char *sql, int nparams,
 extern bool cli_command(DbJob *job, const char *sql);
 extern void cli_report_error(DbJob *job, const PGresult *res, const char *what);
 extern void cli_cancel_install(void);
+extern void cli_cancel_remove(void);
 extern bool cli_interrupted(void);
 extern void cli_set_cancel(DbJob *job, PGconn *conn);
 

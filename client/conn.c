@@ -32,6 +32,8 @@ static pthread_mutex_t cancel_lock = PTHREAD_MUTEX_INITIALIZER;
 static PGcancel **cancels = NULL;
 static int	ncancels = 0;
 static volatile sig_atomic_t interrupted = 0;
+static pthread_t signal_thread_id;
+static bool signal_thread_started = false;
 
 /*
  * The connection string from DATABASE_URL, or NULL.  SQLAlchemy's
@@ -317,7 +319,6 @@ void
 cli_cancel_install(void)
 {
 	static sigset_t set;
-	pthread_t	thread;
 
 	ncancels = opts.jobs > 0 ? opts.jobs : 1;
 	cancels = calloc(ncancels, sizeof(PGcancel *));
@@ -325,8 +326,29 @@ cli_cancel_install(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (pthread_create(&thread, NULL, signal_thread, &set) == 0)
-		pthread_detach(thread);
+	signal_thread_started = pthread_create(&signal_thread_id, NULL, signal_thread, &set) == 0;
+}
+
+/*
+ * Stop the signal thread (it waits in sigwait, a cancellation point) and
+ * free the cancel slots, so that nothing is left running or allocated at
+ * exit.
+ */
+void
+cli_cancel_remove(void)
+{
+	if (signal_thread_started)
+	{
+		pthread_cancel(signal_thread_id);
+		pthread_join(signal_thread_id, NULL);
+		signal_thread_started = false;
+	}
+	for (int i = 0; i < ncancels; i++)
+		if (cancels[i])
+			PQfreeCancel(cancels[i]);
+	free(cancels);
+	cancels = NULL;
+	ncancels = 0;
 }
 
 /* Has Ctrl-C been pressed? */

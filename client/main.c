@@ -29,6 +29,14 @@
 
 CliOptions	opts;
 
+/* the command line, rearranged (file scope: usage errors exit early) */
+static char **rest = NULL;
+static int	nrest = 0;
+static char **numbers = NULL;
+static int	nnumbers = 0;
+static char **args = NULL;
+static int	nargs = 0;
+
 typedef struct Verb
 {
 	const char *name;
@@ -202,12 +210,6 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
-	char	  **rest = NULL;
-	int			nrest = 0;
-	char	  **numbers = NULL;
-	int			nnumbers = 0;
-	char	  **args = NULL;
-	int			nargs = 0;
 	bool		want_help = false;
 	const Verb *verb = NULL;
 	int			c;
@@ -396,6 +398,7 @@ main(int argc, char **argv)
 		default:
 			cli_cancel_install();
 			rc = cli_run_databases();
+			cli_cancel_remove();
 			break;
 	}
 	free(rest);
