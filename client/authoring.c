@@ -426,9 +426,12 @@ cli_revision(bool merge)
 		goto done;
 	}
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-	fprintf(f, "-- revision: %s\n-- down_revision: %s\n-- message: %s\n-- branch_labels: %s\n"
-			"-- depends_on: %s\n-- transactional: %s\n--\n-- %s by ap-migrate %s, %s.\n",
-			opts.rev_id ? opts.rev_id : id, parents.data, message, labels, depends,
+	/* "-- key:" with no trailing blank when the value is empty */
+	fprintf(f, "-- revision: %s\n-- down_revision:%s%s\n-- message:%s%s\n-- branch_labels:%s%s\n"
+			"-- depends_on:%s%s\n-- transactional: %s\n--\n-- %s by ap-migrate %s, %s.\n",
+			opts.rev_id ? opts.rev_id : id, parents.len ? " " : "", parents.data,
+			message[0] ? " " : "", message, labels[0] ? " " : "", labels,
+			depends[0] ? " " : "", depends,
 			opts.non_transactional ? "false" : "true",
 			merge ? "Merge revision created" : "Created", merge ? "merge" : "revision", stamp);
 	if (opts.non_transactional)

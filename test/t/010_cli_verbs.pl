@@ -68,7 +68,7 @@ my @files = glob("$proj/migrations/*.sql");
 is(scalar @files, 1, 'revision writes one file');
 like($files[0], qr{/([0-9a-f]{12})_create_account_table\.sql$}, 'file name: fresh 12-hex id and slug');
 my ($first) = $files[0] =~ m{/([0-9a-f]{12})_};
-like(slurp_file($files[0]), qr/^-- revision: $first\n-- down_revision: \n-- message: Create account table\n/,
+like(slurp_file($files[0]), qr/^-- revision: $first\n-- down_revision:\n-- message: Create account table\n/,
 	'the first revision is a base');
 like(slurp_file($files[0]), qr/^-- \+upgrade\n.*^-- \+downgrade\n/ms, 'with both sections');
 
