@@ -40,6 +40,7 @@ static int	nargs = 0;
 typedef struct Verb
 {
 	const char *name;
+	const char *summary;		/* for the list of verbs */
 	VerbKind	kind;
 	int			min_args;
 	int			max_args;		/* -1: any */
@@ -48,61 +49,62 @@ typedef struct Verb
 } Verb;
 
 static const Verb verbs[] = {
-	{"init", VERB_LOCAL, 0, 1, "init [DIR]",
+	{"init", "create the migrations directory and ap-migrate.conf", VERB_LOCAL, 0, 1, "init [DIR]",
 	"Create the migrations directory (default: migrations) and ap-migrate.conf, the\n"
 	"project's configuration file, in the current directory."},
-	{"revision", VERB_LOCAL, 0, 0,
+	{"revision", "write a new migration file (fresh id, parent = head of the files)", VERB_LOCAL, 0, 0,
 		"revision -m MESSAGE [--head REV|LABEL@head] [--branch-label L]... [--depends-on REV]...\n"
 		"                    [--non-transactional] [--rev-id ID]",
 		"Write a new migration file <id>_<message>.sql in the migrations directory, with a\n"
 		"fresh random 12-hex-digit id (or --rev-id) and the head of the files as parent.\n"
 		"With several heads, --head names the parent (\"base\" starts a new base), or merge\n"
 	"them first.  Needs no database."},
-	{"merge", VERB_LOCAL, 1, -1, "merge -m MESSAGE REV... | heads",
+	{"merge", "write a merge revision of several heads", VERB_LOCAL, 1, -1, "merge -m MESSAGE REV... | heads",
 	"Write a merge revision whose parents are the revisions named (\"heads\": every head)."},
-	{"upgrade", VERB_WRITE, 0, 1, "upgrade [TARGET] [--single-transaction] [--sql]",
+	{"upgrade", "apply migrations up to a target (default head)", VERB_WRITE, 0, 1, "upgrade [TARGET] [--single-transaction] [--sql]",
 		"Apply the migrations up to TARGET (default: head).  By default with CALL\n"
 		"ap_migrate_run(): one commit per revision, non-transactional revisions allowed.\n"
 		"--single-transaction uses ap_migrate_upgrade(): all or nothing, in the same\n"
 		"transaction as the directory sync.  --sql prints the offline script instead\n"
 	"(as the sql verb)."},
-	{"downgrade", VERB_WRITE, 1, 1, "downgrade TARGET [--single-transaction] [--sql]",
+	{"downgrade", "revert migrations down to a target", VERB_WRITE, 1, 1, "downgrade TARGET [--single-transaction] [--sql]",
 		"Revert the migrations above TARGET (-1, base, an id, label@-1, ...), with CALL\n"
 	"ap_migrate_run_downgrade(), or ap_migrate_downgrade() with --single-transaction."},
-	{"stamp", VERB_WRITE, 1, 1, "stamp TARGET",
+	{"stamp", "record a target as current without running SQL", VERB_WRITE, 1, 1, "stamp TARGET",
 	"Record TARGET as the current revision without running any SQL (ap_migrate_stamp)."},
-	{"current", VERB_READ, 0, 0, "current [--verbose]",
+	{"current", "show the current revisions", VERB_READ, 0, 0, "current [--verbose]",
 	"Show the current revisions of the database (ap_migrate_current)."},
-	{"heads", VERB_READ, 0, 0, "heads [--verbose]",
+	{"heads", "show the heads of the revision graph", VERB_READ, 0, 0, "heads [--verbose]",
 	"Show the heads of the revision graph (ap_migrate_heads)."},
-	{"branches", VERB_READ, 0, 0, "branches",
+	{"branches", "show the branch points", VERB_READ, 0, 0, "branches",
 	"Show the branch points and their children (ap_migrate_branches)."},
-	{"history", VERB_READ, 0, 0, "history [-r START:END] [--verbose]",
+	{"history", "list the revisions, newest first", VERB_READ, 0, 0, "history [-r START:END] [--verbose]",
 	"List the revisions, newest first, in Alembic's order (ap_migrate_history)."},
-	{"show", VERB_READ, 1, 1, "show REV [--verbose]",
+	{"show", "show one revision", VERB_READ, 1, 1, "show REV [--verbose]",
 		"Show one revision: an id, a prefix, current, head, label@head ...\n"
 	"(ap_migrate_show); --verbose adds its SQL."},
-	{"check", VERB_READ, 0, 0, "check",
+	{"check", "exit 0 at head and valid, 3 when migrations are pending", VERB_READ, 0, 0, "check",
 		"For CI: exit 0 when every head is applied and the graph is valid, 3 when\n"
 	"migrations are pending, 1 on graph problems or drift."},
-	{"plan", VERB_READ, 0, 1, "plan [TARGET]",
+	{"plan", "dry run: the steps to a target", VERB_READ, 0, 1, "plan [TARGET]",
 	"Dry run: the steps an upgrade or downgrade to TARGET (default: head) would take."},
-	{"sql", VERB_READ, 0, 1, "sql [TARGET]",
+	{"sql", "print the offline SQL script to a target", VERB_READ, 0, 1, "sql [TARGET]",
 		"Print the offline SQL script of an upgrade or downgrade to TARGET (default:\n"
 	"head), for review or for psql -f (ap_migrate_sql)."},
-	{"validate", VERB_READ, 0, 0, "validate",
+	{"validate", "list the problems of the graph and the applied state", VERB_READ, 0, 0, "validate",
 	"List every problem of the graph and the applied state; exit 1 on an error."},
-	{"import", VERB_EXEC, 2, 2, "import FORMAT SRC [--out DIR]",
+	{"import", "convert another tool's migrations (ap-migrate-import)", VERB_EXEC, 2, 2, "import FORMAT SRC [--out DIR]",
 	"Convert another tool's migrations (alembic, flyway, ...) with ap-migrate-import."},
-	{"adopt", VERB_EXEC, 1, 1, "adopt FORMAT [-d CONNINFO] [--dir DIR]",
+	{"adopt", "stamp from another tool's state table (ap-migrate-import)", VERB_EXEC, 1, 1, "adopt FORMAT [-d CONNINFO] [--dir DIR]",
 	"Stamp a database from another tool's state table, with ap-migrate-import."},
 };
 
 #define NVERBS ((int) (sizeof(verbs) / sizeof(verbs[0])))
 
 static const char *const common_options =
-"Connection (libpq): -d, --dbname=CONNINFO   connection string or URI; repeat for several\n"
-"                                            databases (else DATABASE_URL, then PG* variables)\n"
+"Connection options (libpq):\n"
+"  -d, --dbname=CONNINFO  connection string or URI; repeat it for several databases\n"
+"                         (default: DATABASE_URL, then libpq's PG* variables)\n"
 "  --dbname-file=FILE     one connection string or database name per line\n"
 "  --all-databases        every database of the server with the extension\n"
 "  -j, --jobs=N           run on N databases in parallel (default 1)\n"
@@ -139,8 +141,7 @@ help(void)
 		   "directory of migration files, with Alembic's verbs.\n\n"
 		   "Usage:\n  ap-migrate [OPTION]... VERB [ARG]...\n\nVerbs:\n");
 	for (int i = 0; i < NVERBS; i++)
-		printf("  %-10s %.*s\n", verbs[i].name,
-			   (int) strcspn(verbs[i].help, "\n"), verbs[i].help);
+		printf("  %-10s %s\n", verbs[i].name, verbs[i].summary);
 	printf("\n%s\nSee docs/cli.md of ap_migrate for the whole reference.\n", common_options);
 }
 
