@@ -89,7 +89,7 @@ write_lines(FILE *stream, DbJob *job, const char *fmt, va_list args)
 		int			len = end ? (int) (end - line) : (int) strlen(line);
 
 		if (job != NULL && job->prefix)
-			fprintf(stream, "[%s] ", job->label);
+			fprintf(stream, "[%s] ", job->label ? job->label : "?");
 		fprintf(stream, "%.*s\n", len, line);
 		line += len + (end ? 1 : 0);
 	}

@@ -48,7 +48,8 @@ enum
 	COL_APPLIED
 };
 
-static const PGresult *sort_res;
+/* the result being sorted; per thread, since databases sync in parallel */
+static __thread const PGresult *sort_res;
 
 /* Order row numbers of the sync query by revision id */
 static int
