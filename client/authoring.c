@@ -129,6 +129,7 @@ resolve(const MigrationDir *md, const char *name, bool allow_heads, PQExpBuffer 
 	bool		ok = true;
 
 	initPQExpBuffer(&found);
+	/* ids below come from the files: printed through cli_sanitize */
 	if (strcmp(name, "base") == 0)
 		;
 	else if (strcmp(name, "head") == 0 || strcmp(name, "heads") == 0)
@@ -136,9 +137,12 @@ resolve(const MigrationDir *md, const char *name, bool allow_heads, PQExpBuffer 
 		n = collect_heads(md, &found);
 		if (n > 1 && !(allow_heads && strcmp(name, "heads") == 0))
 		{
+			char	   *ids = cli_sanitize(found.data, false);
+
 			cli_err(NULL, "%s: the migration files have %d heads: %s\n"
 					"HINT:  Name one with --head, or join them with \"ap-migrate merge -m MESSAGE heads\".",
-					cli_paint("error", "1;31"), n, found.data);
+					cli_paint("error", "1;31"), n, ids);
+			free(ids);
 			ok = false;
 		}
 	}
@@ -164,8 +168,11 @@ resolve(const MigrationDir *md, const char *name, bool allow_heads, PQExpBuffer 
 		}
 		else if ((n = heads_below(md, start, &found)) != 1)
 		{
+			char	   *ids = cli_sanitize(found.data, false);
+
 			cli_err(NULL, "%s: branch \"%s\" has %d heads: %s", cli_paint("error", "1;31"),
-					clean, n, found.data);
+					clean, n, ids);
+			free(ids);
 			ok = false;
 		}
 	}
@@ -183,9 +190,12 @@ resolve(const MigrationDir *md, const char *name, bool allow_heads, PQExpBuffer 
 			}
 		if (n != 1)
 		{
+			char	   *ids = cli_sanitize(found.data, false);
+
 			cli_err(NULL, "%s: %s \"%s\" among the migration files%s%s",
 					cli_paint("error", "1;31"), n == 0 ? "no revision" : "ambiguous revision",
-					clean, n ? ": " : "", found.data);
+					clean, n ? ": " : "", ids);
+			free(ids);
 			ok = false;
 		}
 	}
@@ -411,8 +421,11 @@ cli_revision(bool merge)
 	for (int i = 0; i < md.nfiles; i++)
 		if (strcmp(md.files[i].id, opts.rev_id ? opts.rev_id : id) == 0)
 		{
+			char	   *name = cli_sanitize(md.files[i].name, false);
+
 			cli_err(NULL, "%s: revision %s already exists (%s)", cli_paint("error", "1;31"),
-					id, md.files[i].name);
+					opts.rev_id ? opts.rev_id : id, name);
+			free(name);
 			goto done;
 		}
 	slugify(message, slug, sizeof(slug));

@@ -183,6 +183,11 @@ enum
 	OPT_REV_ID, OPT_OUT, OPT_SQL
 };
 
+/*
+ * Parse the command line (options anywhere, a negative number taken as an
+ * argument), check the verb's arguments, read ap-migrate.conf, and run the
+ * verb; the exit status is the verb's.
+ */
 int
 main(int argc, char **argv)
 {

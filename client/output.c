@@ -62,6 +62,7 @@ cli_lock_output(void)
 	pthread_mutex_lock(&output_lock);
 }
 
+/* Release the output lock taken by cli_lock_output */
 void
 cli_unlock_output(void)
 {
