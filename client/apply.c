@@ -80,7 +80,7 @@ report_partial(DbJob *job, bool procedure)
  * md into the database.  Returns the exit code.
  */
 int
-cli_apply(DbJob *job, const MigrationDir *md)
+cli_apply(DbJob *job, MigrationDir *md)
 {
 	const char *verb = opts.verb;
 	bool		stamp = strcmp(verb, "stamp") == 0;

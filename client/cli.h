@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "libpq-fe.h"
 
@@ -103,6 +104,8 @@ typedef struct MigrationFile
 	char	   *branch_labels;
 	char	   *depends_on;
 	char		checksum[65];	/* checksum algorithm 1, hex */
+	bool		have_stat;
+	struct stat st;				/* for the cache (cache.c) */
 } MigrationFile;
 
 typedef struct MigrationDir
@@ -180,11 +183,20 @@ extern const char *cli_paint(const char *text, const char *color);
 extern bool cli_read_dir(const char *dir, MigrationDir *md, bool quiet_missing);
 extern void cli_free_dir(MigrationDir *md);
 extern bool cli_parse_file(MigrationFile *f);
+extern const char *cli_file_text(MigrationFile *f);
 extern void cli_checksum(const char *up, size_t uplen, const char *down,
 						 long downlen, bool transactional, char *hex);
 
+/* cache.c */
+typedef struct MigrationCache MigrationCache;
+extern MigrationCache *cli_cache_load(const char *dir);
+extern int	cli_cache_count(const MigrationCache *cache);
+extern bool cli_cache_lookup(MigrationCache *cache, MigrationFile *f, const struct stat *st);
+extern void cli_cache_save(MigrationCache *cache, const MigrationDir *md, bool changed);
+extern void cli_cache_free(MigrationCache *cache);
+
 /* sync.c */
-extern bool cli_sync(DbJob *job, const MigrationDir *md);
+extern bool cli_sync(DbJob *job, MigrationDir *md);
 
 /* config.c */
 extern void cli_read_config(void);
@@ -194,14 +206,14 @@ extern int	cli_init(void);
 extern int	cli_revision(bool merge);
 
 /* apply.c */
-extern int	cli_apply(DbJob *job, const MigrationDir *md);
+extern int	cli_apply(DbJob *job, MigrationDir *md);
 
 /* progress.c */
 extern void cli_step_notice(DbJob *job, const char *message);
 extern void cli_step_finish(DbJob *job, bool failed);
 
 /* inspect.c */
-extern int	cli_inspect(DbJob *job, const MigrationDir *md);
+extern int	cli_inspect(DbJob *job, MigrationDir *md);
 
 /* fanout.c */
 extern int	cli_run_databases(void);

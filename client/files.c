@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -114,6 +115,9 @@ cli_read_dir(const char *dir, MigrationDir *md, bool quiet_missing)
 	DIR		   *d = opendir(dir);
 	struct dirent *de;
 	int			cap = 64;
+	MigrationCache *cache;
+	int			nread = 0;
+	int			nhits = 0;
 
 	md->files = NULL;
 	md->nfiles = 0;
@@ -130,6 +134,7 @@ cli_read_dir(const char *dir, MigrationDir *md, bool quiet_missing)
 		}
 		return false;
 	}
+	cache = cli_cache_load(dir);
 	md->files = malloc(cap * sizeof(MigrationFile));
 	while ((de = readdir(d)) != NULL)
 	{
@@ -152,6 +157,24 @@ cli_read_dir(const char *dir, MigrationDir *md, bool quiet_missing)
 		memset(f, 0, sizeof(*f));
 		f->path = path;
 		f->name = strdup(de->d_name);
+		if (fstatat(dirfd(d), de->d_name, &f->st, 0) == 0)
+		{
+			f->have_stat = true;
+			if (!S_ISREG(f->st.st_mode))
+			{
+				free(f->path);
+				free(f->name);
+				continue;
+			}
+			if (cli_cache_lookup(cache, f, &f->st))
+			{
+				/* unchanged since it was last read: its text is read if needed */
+				nhits++;
+				md->nfiles++;
+				continue;
+			}
+		}
+		nread++;
 		f->text = slurp(dirfd(d), de->d_name, &regular);
 		if (f->text == NULL && !regular)
 		{
@@ -171,6 +194,7 @@ cli_read_dir(const char *dir, MigrationDir *md, bool quiet_missing)
 			free(f->name);
 			closedir(d);
 			cli_free_dir(md);
+			cli_cache_free(cache);
 			return false;
 		}
 		md->nfiles++;
@@ -178,8 +202,31 @@ cli_read_dir(const char *dir, MigrationDir *md, bool quiet_missing)
 	closedir(d);
 	qsort(md->files, md->nfiles, sizeof(MigrationFile), file_cmp);
 	for (int i = 0; i < md->nfiles; i++)
-		cli_parse_file(&md->files[i]);
+		if (md->files[i].text != NULL)
+			cli_parse_file(&md->files[i]);
+	cli_cache_save(cache, md, nread > 0 || nhits != cli_cache_count(cache));
+	cli_cache_free(cache);
 	return true;
+}
+
+/*
+ * The file's text, read now if the cache spared reading it before (NULL
+ * if it cannot be read any more).
+ */
+const char *
+cli_file_text(MigrationFile *f)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	bool		regular;
+	const char *text;
+
+	/* databases sync in parallel and share the directory */
+	pthread_mutex_lock(&lock);
+	if (f->text == NULL)
+		f->text = slurp(AT_FDCWD, f->path, &regular);
+	text = f->text;
+	pthread_mutex_unlock(&lock);
+	return text;
 }
 
 /* Free what cli_read_dir allocated */

@@ -397,7 +397,7 @@ run_check(DbJob *job)
  * back.  Returns the exit code.
  */
 int
-cli_inspect(DbJob *job, const MigrationDir *md)
+cli_inspect(DbJob *job, MigrationDir *md)
 {
 	const char *verb = opts.verb;
 	const char *target = opts.nargs > 0 ? opts.args[0] : "head";

@@ -123,7 +123,7 @@ print_ids(DbJob *job, const char *what, char **ids, int n)
  * applied file, a file the server refuses).
  */
 bool
-cli_sync(DbJob *job, const MigrationDir *md)
+cli_sync(DbJob *job, MigrationDir *md)
 {
 	PGresult   *res;
 	int			nrows;
@@ -208,7 +208,7 @@ cli_sync(DbJob *job, const MigrationDir *md)
 	cli_set_cancel(job, job->conn);
 	for (int i = 0; i < md->nfiles && ok; i++)
 	{
-		const MigrationFile *f = &md->files[i];
+		MigrationFile *f = &md->files[i];
 		int			r = f->parsed ? find_row(res, rows, nrows, f->id) : -1;
 		const char *params[1];
 		PGresult   *lres;
@@ -224,7 +224,16 @@ cli_sync(DbJob *job, const MigrationDir *md)
 				continue;
 			nupdated++;
 		}
-		params[0] = f->text;
+		params[0] = cli_file_text(f);
+		if (params[0] == NULL)
+		{
+			char	   *path = cli_sanitize(f->path, false);
+
+			cli_err(job, "%s: could not read %s", cli_paint("error", "1;31"), path);
+			free(path);
+			ok = false;
+			break;
+		}
 		lres = PQexecParams(job->conn, "SELECT pg_catalog.ap_migrate_load($1)",
 							1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(lres) != PGRES_TUPLES_OK)

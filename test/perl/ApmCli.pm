@@ -18,6 +18,10 @@ use Test::More;
 use Exporter 'import';
 our @EXPORT = qw(cli write_migration project_dir);
 
+# The client's cache of file headers (client/cache.c) goes to a directory of
+# the test's own, not to the home directory of the user running the tests.
+my $cache_home;
+
 # A fresh project directory with an empty migrations/ folder.
 sub project_dir
 {
@@ -35,6 +39,8 @@ sub cli
 	local %ENV = %ENV;
 	$ENV{PGHOST} = $node->host;
 	$ENV{PGPORT} = $node->port;
+	$cache_home //= PostgreSQL::Test::Utils::tempdir();
+	$ENV{XDG_CACHE_HOME} = $cache_home;
 	delete $ENV{DATABASE_URL};
 	delete $ENV{PGDATABASE};
 	for my $k (keys %{ $env || {} })

@@ -111,6 +111,7 @@ for my $mode ('procedure', 'function')
 	my ($out, $err) = ('', '');
 	local $ENV{PGHOST} = $node->host;
 	local $ENV{PGPORT} = $node->port;
+	local $ENV{XDG_CACHE_HOME} = PostgreSQL::Test::Utils::tempdir();
 	my @args = ('ap-migrate', '-d', $node->connstr($db), 'upgrade');
 	push @args, '--single-transaction' if $mode eq 'function';
 	my $h = IPC::Run::start(\@args, '<', \'', '>', \$out, '2>', \$err,

@@ -33,6 +33,7 @@ write_migration($m, '300000000002', '300000000001', 'two', 'CREATE TABLE v2 (id 
 write_migration($m, '300000000003', '300000000001', 'side', 'SELECT 1;', 'SELECT 2;');
 write_migration($m, '300000000004', '300000000002 300000000003', 'merge', '', '');
 my @d1 = ('-d', $node->connstr('vg1'));
+my $cache = PostgreSQL::Test::Utils::tempdir();	# the client's header cache
 my @both = (@d1, '-d', $node->connstr('vg2'));
 
 my @runs = (
@@ -58,6 +59,7 @@ for my $run (@runs)
 	my ($out, $err) = ('', '');
 	local $ENV{PGHOST} = $node->host;
 	local $ENV{PGPORT} = $node->port;
+	local $ENV{XDG_CACHE_HOME} = $cache;
 	my $h = IPC::Run::start(
 		[ 'valgrind', '--leak-check=full', '--show-leak-kinds=definite,indirect,possible',
 		  '--errors-for-leak-kinds=definite,indirect,possible', '--error-exitcode=99', '-q',
