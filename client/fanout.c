@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -35,6 +36,17 @@ static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const status_names[] = {
 	"not run", "ok", "FAILED", "pending", "skipped", "interrupted"
 };
+
+/* CPU time of the process so far, user and system, for --verbose */
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+		(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 /* The database name of a connection string, for labels; malloc'd */
 static char *
@@ -349,13 +361,14 @@ cli_run_databases(void)
 	if (!opts.no_sync)
 	{
 		double		started = cli_now();
+		double		cpu = cpu_seconds();
 
 		if (!cli_read_dir(opts.dir, &dir, false))
 			return EXIT_ERROR;
 		have_dir = true;
 		if (opts.verbose && !opts.json)
-			cli_err(NULL, "Read %d files of %s in %.0f ms", dir.nfiles, opts.dir,
-					(cli_now() - started) * 1000.0);
+			cli_err(NULL, "Read %d files of %s in %.0f ms (CPU %.0f ms)", dir.nfiles, opts.dir,
+					(cli_now() - started) * 1000.0, (cpu_seconds() - cpu) * 1000.0);
 	}
 
 	nthreads = opts.jobs < 1 ? 1 : opts.jobs > njobs ? njobs : opts.jobs;

@@ -165,7 +165,7 @@ for (1 .. 3)
 	push @times, time - $t0;
 	is($r->{rc}, 0, 'no-op upgrade over 10,000 unchanged files');
 	unlike($r->{err}, qr/Registered/, 'registers nothing');
-	my ($read) = $r->{err} =~ /^Read 10000 files of \S+ in (\d+) ms$/m;
+	my ($read) = $r->{err} =~ /^Read 10000 files of \S+ in (\d+) ms \(CPU \d+ ms\)$/m;
 	my ($sync) = $r->{err} =~ /^Synced 10000 files with 10000 registered revisions in (\d+) ms \(0 registered now\)$/m;
 	ok(defined $read && defined $sync, 'verbose mode reports the sync\'s times');
 	push @syncs, ($read // 1e6) + ($sync // 1e6);
