@@ -157,7 +157,7 @@ $r = cli($node, $big, {}, '-d', $bigdb, 'stamp', 'head');
 my $first = time - $t0;
 is($r->{rc}, 0, '10,000 files registered and stamped') or diag $r->{err};
 note sprintf('registering 10,000 files and stamping: %.2f s', $first);
-my (@times, @syncs);
+my (@times, @syncs, @cpus);
 for (1 .. 3)
 {
 	$t0 = time;
@@ -165,17 +165,30 @@ for (1 .. 3)
 	push @times, time - $t0;
 	is($r->{rc}, 0, 'no-op upgrade over 10,000 unchanged files');
 	unlike($r->{err}, qr/Registered/, 'registers nothing');
-	my ($read) = $r->{err} =~ /^Read 10000 files of \S+ in (\d+) ms \(CPU \d+ ms\)$/m;
+	my ($read, $cpu) = $r->{err} =~ /^Read 10000 files of \S+ in (\d+) ms \(CPU (\d+) ms\)$/m;
 	my ($sync) = $r->{err} =~ /^Synced 10000 files with 10000 registered revisions in (\d+) ms \(0 registered now\)$/m;
 	ok(defined $read && defined $sync, 'verbose mode reports the sync\'s times');
 	push @syncs, ($read // 1e6) + ($sync // 1e6);
+	push @cpus, $cpu // 1e6;
 }
 my ($best) = sort { $a <=> $b } @syncs;
+my ($bestcpu) = sort { $a <=> $b } @cpus;
 my ($whole) = sort { $a <=> $b } @times;
-cmp_ok($best, '<', 1000, "10,000 unchanged files: read and compared in $best ms (< 1 s)");
-cmp_ok($whole, '<', 3, 'the whole no-op upgrade, connection and CALL included, in seconds');
-diag sprintf('10,000 unchanged files: sync (read + one query + compare) %s ms; whole no-op upgrade %s s',
-	join(', ', @syncs), join(', ', map { sprintf('%.3f', $_) } @times));
+# The client's own work does not depend on what else the machine runs.
+cmp_ok($bestcpu, '<', 500, "10,000 unchanged files: the client reads them with $bestcpu ms of CPU");
+# Wall-clock time does: on a shared machine running several suites, the
+# bound is checked only when the machine is not overloaded.
+my ($load) = split ' ', slurp_file('/proc/loadavg');
+my $cores = () = slurp_file('/proc/cpuinfo') =~ /^processor\s*:/mg;
+SKIP:
+{
+	skip sprintf('load average %.1f on %d cores: wall-clock bound not meaningful', $load, $cores), 2
+	  if $load > 2 * ($cores || 1);
+	cmp_ok($best, '<', 1000, "10,000 unchanged files: read and compared in $best ms (< 1 s)");
+	cmp_ok($whole, '<', 3, 'the whole no-op upgrade, connection and CALL included, in seconds');
+}
+diag sprintf('10,000 unchanged files (load %.1f): sync (read + one query + compare) %s ms, client CPU %s ms; whole no-op upgrade %s s',
+	$load, join(', ', @syncs), join(', ', @cpus), join(', ', map { sprintf('%.3f', $_) } @times));
 $t0 = time;
 $r = cli($node, $big, {}, '-d', $bigdb, 'current');
 diag sprintf('current over 10,000 files: %.3f s', time - $t0);
