@@ -123,12 +123,12 @@ static const char *const common_options =
 void
 cli_usage_error(const char *fmt,...)
 {
-	va_list		args;
+	va_list		ap;
 
 	fprintf(stderr, "ap-migrate: ");
-	va_start(args, fmt);
-	vfprintf(stderr, fmt, args);
-	va_end(args);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry \"ap-migrate%s%s --help\" for more information.\n",
 			opts.verb ? " " : "", opts.verb ? opts.verb : "");
 }
