@@ -63,3 +63,16 @@ check-isolation:
 	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
 check-tap:
 	$(prove_installcheck)
+
+# The command-line client, ap-migrate (client/, docs/cli.md): built and
+# installed with the extension, into PG_CONFIG's bindir.
+.PHONY: client install-client clean-client
+all: client
+client:
+	$(MAKE) -C client PG_CONFIG=$(PG_CONFIG)
+install: install-client
+install-client: client
+	$(MAKE) -C client install PG_CONFIG=$(PG_CONFIG)
+clean: clean-client
+clean-client:
+	$(MAKE) -C client clean

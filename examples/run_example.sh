@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The accounts-payable example end to end: installs what it needs, builds and
-# installs ap_migrate, starts a throwaway PostgreSQL 15 cluster, registers the
-# five ap_intake migrations, upgrades to head inside the database and shows
-# the result.  The cluster is removed at the end (set KEEP=1 to keep it).
+# installs ap_migrate and its client ap-migrate, starts a throwaway PostgreSQL
+# 15 cluster, and runs the seed's runbook with the client over a directory
+# holding the five ap_intake migrations: validate, plan, upgrade head,
+# current, history, check.  The cluster is removed at the end (set KEEP=1 to keep it).
 set -eu
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$repo/test/common.sh"
@@ -22,34 +23,33 @@ cleanup() {
 trap cleanup EXIT
 apm_start_cluster "$work" "${APM_EXAMPLE_PORT:-54339}"
 
-# Copy the migration files where the cluster's user can read them.
-cp "$repo"/examples/ap_intake/*_*.sql "$work/"
-chmod 644 "$work"/*.sql
+# A project directory as a team keeps it in git: the five migration files
+# in migrations/, read by the command-line client ap-migrate (installed
+# with the extension; docs/cli.md).
+project="$work/project"
+mkdir -p "$project/migrations"
+cp "$repo"/examples/ap_intake/*_*.sql "$project/migrations/"
+chmod -R a+rX "$project"
+[ "$(id -u)" -eq 0 ] && chown -R "$APM_OS_USER" "$project"
 
 apm_as_user createdb ap_intake
+# The seed's .env spelling works as it is.
+export DATABASE_URL="postgresql+asyncpg://postgres@/ap_intake?host=$PGHOST&port=$PGPORT"
+cli() {
+	echo
+	echo "\$ ap-migrate $*"
+	(cd "$project" && apm_as_user env DATABASE_URL="$DATABASE_URL" ap-migrate "$@")
+}
+cli validate                  # registers the files (in a transaction rolled back) and checks the chain
+cli plan head                 # what an upgrade would run
+cli upgrade head              # CREATE EXTENSION, register the files, one commit per step
+cli current                   # 55a2502018a6 (head), as the runbook expects
+cli history
+cli check                     # exit 0: at head and valid
+echo
+echo '== deployment log and schema (psql)'
 {
 	echo '\set ON_ERROR_STOP on'
-	echo '\echo'
-	echo '\echo == CREATE EXTENSION ap_migrate'
-	echo 'CREATE EXTENSION ap_migrate;'
-	echo '\echo == register the five migration files (any order: parents are resolved when used)'
-	for f in "$work"/[0-9a-f]*_*.sql; do
-		printf '\\set script `cat %s`\n' "$f"
-		echo "SELECT ap_migrate_load(:'script') AS registered;"
-	done
-	echo '\echo == validate the chain'
-	echo 'SELECT * FROM ap_migrate_validate();'
-	echo '\echo == the plan'
-	echo "SELECT step, revision, message FROM ap_migrate_plan('head');"
-	echo '\echo == upgrade to head, in one transaction'
-	echo "SELECT ap_migrate_upgrade('head');"
-	echo '\echo == current revision'
-	echo 'SELECT * FROM ap_migrate_current();'
-	echo '\echo == revision history (alembic history)'
-	echo 'SELECT revision, down_revision, message, is_current FROM ap_migrate_history();'
-	echo '\echo == deployment log'
 	echo "SELECT id, operation, revision, from_revisions, to_revisions, role, success FROM ap_migrate.history ORDER BY id;"
-	echo '\echo == the schema'
 	echo '\dt public.*'
-	echo "SELECT ap_migrate_check() AS at_head_and_valid;"
 } | apm_as_user psql -X -q -d ap_intake
