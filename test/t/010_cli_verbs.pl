@@ -223,11 +223,14 @@ is($r->{out}, "1. upgrade a10000000002 -> b10000000001, side branch\n2. upgrade 
 	'plan heads');
 $r = cli($node, $p, {}, '-d', $db, 'sql', 'a10000000005');
 is($r->{rc}, 0, 'sql');
-like($r->{out}, qr/CREATE TABLE t5 \(id int\);.*ap_migrate_mark/s, 'sql prints the offline script');
+like($r->{out}, qr/ap_migrate_expect.*\$apm_1\$CREATE TABLE t5 \(id int\)\$apm_1\$ \\gexec.*ap_migrate_mark/s,
+	'sql prints the offline script');
 is(cli($node, $p, {}, '-d', $db, 'upgrade', '--sql', 'a10000000005')->{out}, $r->{out}, 'upgrade --sql is the same');
 is($node->safe_psql('verbs', q{SELECT count(*) FROM ap_migrate.revision WHERE id = 'b10000000001'}), '0',
 	'reading verbs register nothing (their sync is rolled back)');
-$node->command_ok(['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $db, '-c', $r->{out}],
+my $script = PostgreSQL::Test::Utils::tempdir() . '/offline.sql';
+PostgreSQL::Test::Utils::append_to_file($script, $r->{out});
+$node->command_ok(['psql', '-X', '-q', '-d', $db, '-f', $script],
 	'the offline script runs in psql');
 
 # check and validate
