@@ -361,15 +361,16 @@ CASES = {
                 (SG + '/1004_cic/up.sql', 'auto')]),
     'popx': dict(
         src=PX, order=['20240101000000000000', '20240102000000000000', '20240103000000000000',
-                       '20240104000000000000'],
-        nontx=['20240103000000000000'], irreversible=[], empty_down=['20240104000000000000'],
+                       '20240104000000000000', '20240105000000000000'],
+        nontx=['20240103000000000000', '20240105000000000000'], irreversible=[], empty_down=['20240104000000000000'],
         ref_up=[(PX + '/20240101000000000000_identities.up.sql', 'tx'),
                 (PX + '/20240102000000000000_sessions.postgres.up.sql', 'tx'),
                 (PX + '/20240103000000000000_sessions_idx.postgres.autocommit.up.sql', 'auto'),
-                (PX + '/20240104000000000000_state.up.sql', 'tx')],
+                (PX + '/20240104000000000000_state.up.sql', 'tx'),
+                (PX + '/20240105000000000000_state_idx.autocommit.up.sql', 'auto')],
         state="CREATE TABLE schema_migration (version varchar(48) NOT NULL, version_self int NOT NULL DEFAULT 0);"
               "INSERT INTO schema_migration (version) VALUES ('20240101000000000000'), ('20240102000000000000'),"
-              " ('20240103000000000000'), ('20240104000000000000');"),
+              " ('20240103000000000000'), ('20240104000000000000'), ('20240105000000000000');"),
     'sqitch': dict(
         src=F('sqitch'), order=['appschema', 'users', 'orders', 'orders_idx', 'users_note'], nontx=['orders_idx'],
         irreversible=[], empty_down=['users_note'], ref_up='sqitch', report=['verify scripts']),
