@@ -382,7 +382,24 @@ CASES = {
         partial=("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
                  "INSERT INTO alembic_version VALUES ('797c75afebae');",
                  ['797c75afebae', 'b1a2c3d4e5f6', 'ca4653c80b38'])),
+    # branches, labels, a merge, depends_on on a label, a second base; the
+    # order is what `alembic upgrade heads --sql` prints on this machine
+    'alembic-branches': dict(
+        fmt='alembic', src=F('alembic-branches'), order='alembic', nontx=[], irreversible=[],
+        empty_down=['4d4d4d4d4d4d'], ref_up='alembic', hex=True,
+        ids=['1a1a1a1a1a1a', '2b2b2b2b2b2b', '3c3c3c3c3c3c', '4d4d4d4d4d4d', '5e5e5e5e5e5e'],
+        labels={'2b2b2b2b2b2b': 'billing', '3c3c3c3c3c3c': 'reports', '5e5e5e5e5e5e': 'audit',
+                '4d4d4d4d4d4d': ''},
+        pinned={'3c3c3c3c3c3c': ['2b2b2b2b2b2b']},
+        partial=("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+                 "INSERT INTO alembic_version VALUES ('2b2b2b2b2b2b'), ('5e5e5e5e5e5e');",
+                 ['1a1a1a1a1a1a', '2b2b2b2b2b2b', '5e5e5e5e5e5e'])),
 }
+
+
+def alembic_order(src):
+    rc, out, err = run([PY, '-m', 'alembic', '-c', 'alembic.ini', 'upgrade', 'heads', '--sql'], cwd=src)
+    return [m.group(1) for m in re.finditer(r'^-- Running upgrade .*-> (\w+)$', out, re.M)]
 
 
 def dbmate_ref(db, src, work):
@@ -403,7 +420,7 @@ def dbmate_ref(db, src, work):
 
 def ref_apply(fmt, case, db, work):
     if case['ref_up'] == 'alembic':
-        rc, out, err = run([PY, '-m', 'alembic', '-c', 'alembic.ini', 'upgrade', 'head'], env=alembic_env(db),
+        rc, out, err = run([PY, '-m', 'alembic', '-c', 'alembic.ini', 'upgrade', 'heads'], env=alembic_env(db),
                            cwd=case['src'])
         return rc == 0, out + err
     if case['ref_up'] == 'sqitch':
@@ -418,6 +435,9 @@ def check_files(fmt, case, out, stdout):
     files = sorted(os.listdir(out))
     ids = [headers(os.path.join(out, f))['revision'] for f in files]
     ok(sorted(ids) == sorted(case['order']), '%s: one file per revision, ids kept' % fmt, '%s' % ids)
+    for rid, label in case.get('labels', {}).items():
+        got = headers(os.path.join(out, [f for f in files if '_%s_' % rid in f][0])).get('branch_labels')
+        ok(got == label, '%s: %s declares branch label %r' % (fmt, rid, label), got)
     byid = {headers(os.path.join(out, f))['revision']: os.path.join(out, f) for f in files}
     nontx = sorted(i for i in ids if headers(byid[i]).get('transactional') == 'false')
     ok(nontx == sorted(case['nontx']), '%s: non-transactional flags' % fmt, '%s' % nontx)
@@ -450,15 +470,20 @@ def check_files(fmt, case, out, stdout):
     return byid
 
 
-def test_format(fmt, case, work, keep):
-    out = os.path.join(work, fmt + '_out')
+def test_format(name, case, work, keep):
+    fmt = case.get('fmt', name)
+    if case['order'] == 'alembic':
+        case = dict(case, order=alembic_order(case['src']))
+        ok(sorted(case['order']) == case['ids'], '%s: alembic upgrade heads --sql runs every revision' % name,
+           case['order'])
+    out = os.path.join(work, name + '_out')
     rc, stdout, stderr = import_fixture(fmt, case['src'], out)
     if not ok(rc == 0, '%s: import' % fmt, stdout + stderr):
         return
     check_files(fmt, case, out, stdout)
     relaxed = not case.get('hex')
 
-    ref, apm = 'imp_%s_ref' % fmt.replace('-', '_'), 'imp_%s_apm' % fmt.replace('-', '_')
+    ref, apm = 'imp_%s_ref' % name.replace('-', '_'), 'imp_%s_apm' % name.replace('-', '_')
     recreate(ref)
     recreate(apm)
     empty = schema(apm)
@@ -500,19 +525,19 @@ def test_format(fmt, case, work, keep):
             ok(plan == 0, '%s: nothing left to upgrade after adopt' % fmt, plan)
             rc, o, e = adopt(fmt, ref, out)
             ok(rc == 0, '%s: adopt again is a no-op' % fmt, o + e)
-    for name, sql, msg in case.get('bad_states', []):
-        db = 'imp_%s_bad' % fmt.replace('-', '_')
+    for what, sql, msg in case.get('bad_states', []):
+        db = 'imp_%s_bad' % name.replace('-', '_')
         recreate(db)
         psql(db, '-c', sql)
         rc, o, e = adopt(fmt, db, out)
-        ok(rc != 0 and msg in e, '%s: adopt refuses a source state with a %s' % (fmt, name), o + e)
+        ok(rc != 0 and msg in e, '%s: adopt refuses a source state with a %s' % (name, what), o + e)
         ext = query(db, "SELECT count(*) FROM pg_extension WHERE extname = 'ap_migrate'")[0][0]
         ok(ext == 0, '%s: the refused adopt left nothing behind' % fmt, ext)
         if not keep:
             connect('postgres').cursor().execute('DROP DATABASE "%s"' % db)
     if case.get('partial'):
         sql, want = case['partial']
-        db = 'imp_%s_part' % fmt.replace('-', '_')
+        db = 'imp_%s_part' % name.replace('-', '_')
         recreate(db)
         psql(db, '-c', sql)
         rc, o, e = adopt(fmt, db, out)
