@@ -574,31 +574,38 @@ def test_format(name, case, work, keep):
 
 def test_wrappers(work):
     """Transaction control kept byte for byte (issue 13 item 1 decides
-    whether it registers)."""
-    src = F('golang-migrate-wrap')
-    out = os.path.join(work, 'wrap_out')
-    rc, stdout, stderr = import_fixture('golang-migrate', src, out)
-    if not ok(rc == 0, 'wrappers: import', stdout + stderr):
-        return
-    files = sorted(os.listdir(out))
-    for f, name in zip(files, ('1_accounts', '2_fill_accounts')):
-        up, down, _ = sections(os.path.join(out, f))
-        want = open(os.path.join(src, name + '.up.sql'), encoding='utf-8').read()
-        ok(up.strip() == want.strip(), 'wrappers: %s upgrade kept byte for byte' % name, up)
-    ok(any('COMMIT AND CHAIN;' in sections(os.path.join(out, f))[0] for f in files),
-       'wrappers: COMMIT AND CHAIN kept')
-    db = 'imp_wrap'
-    recreate(db)
-    good, code, err = load_files(db, out, True)
-    if good:
-        ok(True, 'wrappers: registered')
-        good, err = apm_call(db, "CALL ap_migrate_run('heads')", True)
-        ok(good, 'wrappers: applied', err)
-    elif code == '2D000':
-        skip('wrappers: register and apply', 'refused with 2D000 until issue 13 item 1 lands')
-    else:
-        ok(False, 'wrappers: registration', err)
-    connect('postgres').cursor().execute('DROP DATABASE "%s"' % db)
+    whether and how it registers): golang-migrate files wrapped in
+    BEGIN ... COMMIT, sourcegraph files with a wrapper and with COMMIT AND
+    CHAIN commit points."""
+    for fmt, src, files in (
+            ('golang-migrate', F('golang-migrate-wrap'),
+             [('1_accounts.up.sql', '1_accounts.down.sql'), ('2_fill_accounts.up.sql', '2_fill_accounts.down.sql')]),
+            ('sourcegraph', F('sourcegraph-wrap'),
+             [('2000_accounts/up.sql', '2000_accounts/down.sql'), ('2001_backfill/up.sql', '2001_backfill/down.sql')])):
+        name = fmt + '-wrap'
+        out = os.path.join(work, name + '_out')
+        rc, stdout, stderr = import_fixture(fmt, src, out)
+        if not ok(rc == 0, '%s: import' % name, stdout + stderr):
+            continue
+        written = sorted(os.listdir(out))
+        for f, (upf, downf) in zip(written, files):
+            up, down, _ = sections(os.path.join(out, f))
+            want_up = open(os.path.join(src, upf), encoding='utf-8').read()
+            want_down = open(os.path.join(src, downf), encoding='utf-8').read()
+            ok(up.strip() == want_up.strip() and (down or '').strip() == want_down.strip(),
+               '%s: %s kept byte for byte, transaction control included' % (name, upf), up)
+        db = 'imp_' + name.replace('-', '_')
+        recreate(db)
+        good, code, err = load_files(db, out, True)
+        if good:
+            ok(True, '%s: registered' % name)
+            good, err = apm_call(db, "CALL ap_migrate_run('heads')", True)
+            ok(good, '%s: applied' % name, err)
+        elif code == '2D000':
+            skip('%s: register and apply' % name, 'refused with 2D000 until issue 13 item 1 lands')
+        else:
+            ok(False, '%s: registration' % name, err)
+        connect('postgres').cursor().execute('DROP DATABASE "%s"' % db)
 
 
 def test_refusals(work):

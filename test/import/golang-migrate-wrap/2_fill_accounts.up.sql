@@ -1,3 +1,1 @@
 INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 100) g;
-COMMIT AND CHAIN;
-UPDATE accounts SET balance = 10;
