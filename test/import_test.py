@@ -632,6 +632,12 @@ def test_refusals(work):
         h = headers([os.path.join(out, x) for x in sorted(os.listdir(out)) if '_1004_' in x][0])
         ok(h['message'] == 'index repo names second line', 'a YAML name with a newline becomes one line',
            h['message'])
+    # text the source tool rewrites at run time is reported
+    src = os.path.join(work, 'placeholder')
+    os.makedirs(src)
+    open(os.path.join(src, 'V1__p.sql'), 'w').write('CREATE TABLE ${schema}.t (id int);\n')
+    rc, o, e = import_fixture('flyway', src, os.path.join(work, 'placeholder_out'))
+    ok(rc == 0 and 'placeholders' in o and '${schema}' in o, 'Flyway placeholders are reported', o + e)
     # ids that fit no id format are refused, never renamed
     src = os.path.join(work, 'badid')
     os.makedirs(os.path.join(src, 'deploy'))
