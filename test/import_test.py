@@ -310,16 +310,23 @@ CASES = {
                 (FW + '/V1_2__Create_orders.sql', 'tx'), (FW + '/more/V1.10__Index_orders.sql', 'auto'),
                 (FW + '/V2__Vacuum.sql', 'auto')],
         report=['repeatable'],
+        warn=("""CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50),
+                   description varchar(200), type varchar(20), script varchar(1000), checksum int,
+                   installed_by varchar(100), installed_on timestamp, execution_time int, success boolean);
+                 INSERT INTO flyway_schema_history VALUES
+                   (1, '1', 'Create users', 'SQL', 'V1__Create_users.sql', 12345, 'me', now(), 1, true);""",
+              'checksum 12345'),
         state="""CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50),
                    description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL,
                    checksum int, installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(),
                    execution_time int NOT NULL, success boolean NOT NULL);
                  INSERT INTO flyway_schema_history VALUES
-                   (1, '1', 'Create users', 'SQL', 'V1__Create_users.sql', 1, 'me', now(), 1, true),
-                   (2, '1.1', 'Add name', 'SQL', 'V1.1__Add_name.sql', 1, 'me', now(), 1, true),
-                   (3, '1.2', 'Create orders', 'SQL', 'V1_2__Create_orders.sql', 1, 'me', now(), 1, true),
-                   (4, '1.10', 'Index orders', 'SQL', 'more/V1.10__Index_orders.sql', 1, 'me', now(), 1, true),
-                   (5, '2', 'Vacuum', 'SQL', 'V2__Vacuum.sql', 1, 'me', now(), 1, true),
+                   (1, '1', 'Create users', 'SQL', 'V1__Create_users.sql', 647625551, 'me', now(), 1, true),
+                   (2, '1.1', 'Add name', 'SQL', 'V1.1__Add_name.sql', NULL, 'me', now(), 1, true),
+                   (3, '1.2', 'Create orders', 'SQL', 'V1_2__Create_orders.sql', -1994173507, 'me', now(), 1,
+                    true),
+                   (4, '1.10', 'Index orders', 'SQL', 'more/V1.10__Index_orders.sql', NULL, 'me', now(), 1, true),
+                   (5, '2', 'Vacuum', 'SQL', 'V2__Vacuum.sql', NULL, 'me', now(), 1, true),
                    (6, NULL, 'User names', 'SQL', 'R__User_names.sql', 1, 'me', now(), 1, true);""",
         bad_states=[('failed migration', """CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY,
                    version varchar(50), description varchar(200), type varchar(20), script varchar(1000),
@@ -538,6 +545,7 @@ def test_format(name, case, work, keep):
         before = schema(ref)
         rc, o, e = adopt(fmt, ref, out)
         if ok(rc == 0, '%s: adopt' % fmt, o + e):
+            ok('warning' not in o, '%s: adopt has no warning (Flyway checksums match)' % fmt, o)
             ok(applied(ref) == sorted(case['order']), '%s: adopt stamps every applied revision' % fmt,
                '%s' % applied(ref))
             same_schema(before, schema(ref), '%s: adopt ran no migration SQL' % fmt)
@@ -553,6 +561,15 @@ def test_format(name, case, work, keep):
         ok(rc != 0 and msg in e, '%s: adopt refuses a source state with a %s' % (name, what), o + e)
         ext = query(db, "SELECT count(*) FROM pg_extension WHERE extname = 'ap_migrate'")[0][0]
         ok(ext == 0, '%s: the refused adopt left nothing behind' % fmt, ext)
+        if not keep:
+            connect('postgres').cursor().execute('DROP DATABASE "%s"' % db)
+    if case.get('warn'):
+        sql, want = case['warn']
+        db = 'imp_%s_warn' % name.replace('-', '_')
+        recreate(db)
+        psql(db, '-c', sql)
+        rc, o, e = adopt(fmt, db, out)
+        ok(rc == 0 and 'warning' in o and want in o, '%s: adopt warns about a changed file' % name, o + e)
         if not keep:
             connect('postgres').cursor().execute('DROP DATABASE "%s"' % db)
     if case.get('partial'):
