@@ -40,6 +40,10 @@ DATA = \
 	ap_migrate--0.2.0--0.3.0.sql
 PG_CPPFLAGS = -I$(srcdir)/src
 
+# ap-migrate-import (Python 3), run by the ap-migrate client's import and
+# adopt verbs; installed next to it in the server's bindir
+SCRIPTS = tools/ap-migrate-import
+
 # pg_regress suites (sql/ + expected/), in dependency order
 REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus transactions example
 # isolation specs (test/specs + test/expected)

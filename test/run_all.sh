@@ -83,6 +83,13 @@ else
 	cat "$fuzzlog"
 	count 0 1
 fi
+# The importer tests (tools/ap-migrate-import on test/import/) end the same way.
+apm_log "running the importer tests"
+importlog="$work/import.log"
+PATH="$APM_PGBIN:$PATH" /usr/bin/python3 "$repo/test/import_test.py" >"$importlog" 2>&1
+grep -E '^(FAIL|skip)' "$importlog"
+import_counts=$(tail -n 1 "$importlog" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
+if [ -n "$import_counts" ]; then count $import_counts; else cat "$importlog"; count 0 1; fi
 apm_stop_cluster "$work"
 
 # TAP: prove prints "Files=F, Tests=N" and, per failing file,

@@ -1,0 +1,3 @@
+-- migrate:up
+COMMENT ON TABLE users IS $$people$$;
+-- migrate:down

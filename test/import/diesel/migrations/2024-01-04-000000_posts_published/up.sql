@@ -1,0 +1,1 @@
+ALTER TABLE posts ADD COLUMN published boolean NOT NULL DEFAULT false

@@ -1,0 +1,2 @@
+-- +downgrade
+SELECT 1;

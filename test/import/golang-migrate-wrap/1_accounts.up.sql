@@ -1,0 +1,3 @@
+BEGIN;
+CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL DEFAULT 0);
+COMMIT;

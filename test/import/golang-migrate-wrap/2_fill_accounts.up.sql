@@ -1,0 +1,1 @@
+INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 100) g;

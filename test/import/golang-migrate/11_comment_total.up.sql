@@ -1,0 +1,1 @@
+COMMENT ON COLUMN orders.total IS 'gross amount';

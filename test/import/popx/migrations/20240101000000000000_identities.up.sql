@@ -1,0 +1,1 @@
+CREATE TABLE identities (id uuid PRIMARY KEY, traits jsonb NOT NULL);

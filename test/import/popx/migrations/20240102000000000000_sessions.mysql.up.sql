@@ -1,0 +1,1 @@
+CREATE TABLE sessions (id char(36) PRIMARY KEY);

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY sessions_expires_idx ON sessions (expires_at);

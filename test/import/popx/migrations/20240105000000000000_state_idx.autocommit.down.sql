@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY identities_state_idx;

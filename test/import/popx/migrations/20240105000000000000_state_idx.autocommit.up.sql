@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY identities_state_idx ON identities (state);

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS lsif_uploads_repo_uq;

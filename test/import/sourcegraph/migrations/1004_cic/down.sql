@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS repo_name_idx;

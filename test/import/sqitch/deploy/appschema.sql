@@ -1,0 +1,3 @@
+-- Deploy shop:appschema to pg
+
+CREATE SCHEMA shop;

@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY orders_nickname_idx ON shop.orders (nickname);

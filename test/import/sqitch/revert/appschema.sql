@@ -1,0 +1,3 @@
+-- Revert shop:appschema from pg
+
+DROP SCHEMA shop;
