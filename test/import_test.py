@@ -19,9 +19,8 @@ it) must stamp every revision without running SQL, and adopt must refuse a
 dirty or inconsistent state leaving nothing behind.
 
 Fixtures whose files hold BEGIN ... COMMIT wrappers or COMMIT AND CHAIN
-(issue 13 item 1) are imported and their files checked byte for byte; their
-registration may be refused with 2D000 until the engine accepts them, which
-is reported as a skip, not a failure.
+are imported and their files checked byte for byte, then registered and
+applied with CALL ap_migrate_run() (README, transaction control).
 
 Ends with "N passed, M failed" (test/run_all.sh counts it).
 
@@ -618,8 +617,6 @@ def test_wrappers(work):
             ok(True, '%s: registered' % name)
             good, err = apm_call(db, "CALL ap_migrate_run('heads')", True)
             ok(good, '%s: applied' % name, err)
-        elif code == '2D000':
-            skip('%s: register and apply' % name, 'refused with 2D000 until issue 13 item 1 lands')
         else:
             ok(False, '%s: registration' % name, err)
         connect('postgres').cursor().execute('DROP DATABASE "%s"' % db)
