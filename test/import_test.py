@@ -37,6 +37,8 @@ import tempfile
 
 import psycopg2
 
+CLIENT = shutil.which('ap-migrate')
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, 'import')
 TOOL = os.path.join(HERE, '..', 'tools', 'ap-migrate-import')
@@ -498,6 +500,37 @@ def check_files(fmt, case, out, stdout):
     return byid
 
 
+def client(args, relaxed):
+    env = dict(os.environ)
+    if relaxed:
+        env['PGOPTIONS'] = (env.get('PGOPTIONS', '') + ' -c ap_migrate.revision_id_format=relaxed').strip()
+    return run([CLIENT] + args, env=env)
+
+
+def client_path(fmt, case, out, ref_schema, empty, relaxed, name):
+    """ap-migrate import + upgrade heads / downgrade base / upgrade heads."""
+    if CLIENT is None:
+        return ok(False, '%s: ap-migrate is installed' % fmt)
+    cout = out + '_cli'
+    rc, o, e = client(['import', fmt, case['src'], '--out', cout], False)
+    if not ok(rc == 0, '%s: ap-migrate import' % fmt, o + e):
+        return
+    ok(sorted(os.listdir(cout)) == sorted(os.listdir(out)) and
+       all(open(os.path.join(cout, f), 'rb').read() == open(os.path.join(out, f), 'rb').read()
+           for f in os.listdir(out)),
+       '%s: ap-migrate import writes the files the importer writes' % fmt)
+    db = 'imp_%s_cli' % name.replace('-', '_')
+    recreate(db)
+    conn = 'dbname=%s' % db
+    for verb, target, want, what in (('upgrade', 'heads', ref_schema, 'upgrade heads'),
+                                     ('downgrade', 'base', empty, 'downgrade base'),
+                                     ('upgrade', 'heads', ref_schema, 'upgrade heads again')):
+        rc, o, e = client(['-q', '-d', conn, '--dir', cout, verb, target], relaxed)
+        if ok(rc == 0, '%s: ap-migrate %s' % (fmt, what), o + e):
+            same_schema(want, schema(db), '%s: ap-migrate %s gives the schema of %s' % (fmt, what, fmt))
+    connect('postgres').cursor().execute('DROP DATABASE "%s"' % db)
+
+
 def test_format(name, case, work, keep):
     fmt = case.get('fmt', name)
     if case['order'] == 'alembic':
@@ -535,6 +568,10 @@ def test_format(name, case, work, keep):
     good, err = apm_call(apm, "CALL ap_migrate_run('heads')", relaxed)
     if ok(good, '%s: upgrade heads again' % fmt, err):
         same_schema(ref_schema, schema(apm), '%s: same schema as %s after up, down, up' % (fmt, fmt))
+
+    # the same through the client, as a user runs it: ap-migrate import
+    # (the dispatcher writes the same files), then ap-migrate upgrade heads
+    client_path(fmt, case, out, ref_schema, empty, relaxed, name)
 
     # adopt on the reference database
     if True:
