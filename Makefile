@@ -13,15 +13,18 @@ OBJS = \
 	src/ap_migrate.o \
 	src/catalog.o \
 	src/execute.o \
+	src/fingerprint.o \
 	src/funcs.o \
 	src/graph.o \
 	src/guard.o \
+	src/lint.o \
 	src/offline.o \
 	src/register.o \
 	src/resolve.o \
 	src/script.o \
 	src/sqlcheck.o \
 	src/validate.o \
+	src/verify.o \
 	src/worker.o
 PGFILEDESC = "ap_migrate - schema migrations inside PostgreSQL"
 
@@ -38,7 +41,7 @@ DATA = \
 PG_CPPFLAGS = -I$(srcdir)/src
 
 # pg_regress suites (sql/ + expected/), in dependency order
-REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session example
+REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session example lint verify drift
 # isolation specs (test/specs + test/expected)
 ISOLATION = concurrent_upgrade upgrade_vs_downgrade
 ISOLATION_OPTS = --inputdir=test

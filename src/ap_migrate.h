@@ -7,10 +7,14 @@
  *
  *	 funcs.c     SQL-callable surface: argument checks, result building
  *	   |
+ *	 verify.c    verification: apply, revert, re-apply, always rolled back
+ *	   |
  *	 execute.c   operations: locking, running steps, bookkeeping
  *	 offline.c   offline mode: the same operations as a psql script
  *	 register.c  registration: validation of a revision, then storage
  *	   |
+ *	 lint.c      lock-aware lint: parse tree plus live catalog
+ *	 fingerprint.c  schema fingerprints, their comparison, drift
  *	 resolve.c   targets and plans over an in-memory graph (pure logic)
  *	 validate.c  the validation report over the graph and the catalog
  *	 graph.c     the revision graph: building, heads, closures, order
@@ -74,6 +78,9 @@ extern int	apm_lock_retries;
 extern int	apm_lock_retry_delay;
 extern int	apm_lock_wait_timeout;
 extern bool apm_restore;
+extern int	apm_lint_on_register_mode;
+extern char *apm_lint_disable;
+extern int	apm_lint_min_severity;
 
 /*
  * A revision as it is registered: the input of registration and what the
@@ -155,6 +162,62 @@ typedef struct ApmProblem
 	char	   *detail;
 } ApmProblem;
 
+/* Severity of a lint finding (ap_migrate.lint_min_severity) */
+typedef enum ApmLintSeverity
+{
+	APM_LINT_INFO,
+	APM_LINT_WARNING,
+	APM_LINT_ERROR
+} ApmLintSeverity;
+
+/* Values of ap_migrate.lint_on_register */
+typedef enum ApmLintRegisterMode
+{
+	APM_LINT_REGISTER_OFF,
+	APM_LINT_REGISTER_WARN,
+	APM_LINT_REGISTER_REFUSE
+} ApmLintRegisterMode;
+
+/* One finding of the lint */
+typedef struct ApmLintRow
+{
+	const char *revision;
+	int			stmtno;			/* 1-based statement of the upgrade SQL */
+	int			line;			/* where that statement starts */
+	const char *code;			/* stable rule code */
+	const char *severity;		/* "info", "warning" or "error" */
+	ApmLintSeverity level;
+	char	   *message;
+	const char *hint;			/* the safe rewrite */
+} ApmLintRow;
+
+/* revisions whose SQL the lint reads at a time */
+#define APM_LINT_BATCH 100
+
+/* A schema fingerprint: objects sorted by name (C collation) */
+typedef struct ApmFingerprint
+{
+	int			n;
+	char	  **objects;		/* "table public.t", "index public.i", ... */
+	char	  **descriptions;	/* or their MD5 digests, when recorded */
+} ApmFingerprint;
+
+/* One object that differs between two fingerprints */
+typedef struct ApmSchemaChange
+{
+	const char *object;
+	const char *change;			/* "added", "removed" or "changed" */
+} ApmSchemaChange;
+
+/* One row of ap_migrate_verify() */
+typedef struct ApmVerifyRow
+{
+	const char *revision;
+	const char *status;			/* ok, differs, failed, skipped, irreversible */
+	char	   *detail;
+	char	   *error;			/* the SQLSTATE and message of a failure */
+} ApmVerifyRow;
+
 /* graph.c */
 extern ApmGraph *apm_graph_create(int capacity);
 extern ApmNode *apm_graph_add_node(ApmGraph *graph, const char *id);
@@ -199,6 +262,21 @@ extern List *apm_sql_split(const char *sql);
 extern int	apm_sql_skip_blank(const char *sql, int offset);
 extern int	apm_sql_line_of(const char *sql, int offset);
 
+/* lint.c */
+extern List *apm_lint_sql(const char *revision, const char *sql,
+						  bool transactional, const char *search_path);
+extern List *apm_lint_revisions(const char *target);
+extern void apm_lint_on_register(const ApmRevisionDef *def);
+
+/* fingerprint.c */
+extern ApmFingerprint *apm_fingerprint_take(void);
+extern void apm_fingerprint_digests(ApmFingerprint *fp);
+extern List *apm_fingerprint_diff(const ApmFingerprint *before,
+								  const ApmFingerprint *after);
+extern char *apm_fingerprint_describe_changes(List *changes);
+extern void apm_fingerprint_record(void);
+extern List *apm_fingerprint_drift(bool *recorded, TimestampTz *recorded_at);
+
 /* script.c */
 extern ApmRevisionDef *apm_script_parse(const char *script);
 
@@ -232,6 +310,8 @@ extern char **apm_catalog_messages(const ApmGraph *graph, const int *indexes,
 								   int count);
 extern List *apm_catalog_checksum_mismatches(void);
 extern Datum apm_text_array(List *items);
+extern void apm_catalog_save_fingerprint(const ApmFingerprint *fp);
+extern ApmFingerprint *apm_catalog_load_fingerprint(TimestampTz *recorded_at);
 
 /* register.c */
 extern bool apm_register(ApmRevisionDef *def);
@@ -264,6 +344,11 @@ extern void apm_retry_notice(const char *revision, const char *reason,
 extern void apm_enter_worker(void);
 extern char *apm_mark(ApmOperation operation, const char *revision,
 					  const char *checksum);
+extern void apm_run_step_sql(const ApmNode *node, const ApmRevisionDef *def,
+							 ApmOperation operation);
+
+/* verify.c */
+extern List *apm_verify(const char *target);
 
 /* worker.c */
 

@@ -825,6 +825,7 @@ flush_records(ApmOperation operation, StepRecords *records)
 				 errmsg("revision \"%s\" was changed by the SQL of a step of this call", bad)));
 	records->count = 0;
 	MemoryContextReset(records->cxt);
+	apm_fingerprint_record();	/* for the drift check (fingerprint.c) */
 }
 
 /*
@@ -1154,4 +1155,32 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 	LockRelease(&tag, ExclusiveLock, true);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
+}
+
+/*
+ * apm_run_step_sql runs the upgrade or downgrade SQL of one transactional
+ * revision exactly as a step of an upgrade does (as its owner, with the
+ * step lock timeout and retries, under the step error context), without
+ * announcing or recording it: ap_migrate_verify() (verify.c) runs steps
+ * this way.
+ */
+void
+apm_run_step_sql(const ApmNode *node, const ApmRevisionDef *def,
+				 ApmOperation operation)
+{
+	ErrorContextCallback errcallback;
+	StepContext ctx;
+
+	ctx.verb = operation_verbs[operation];
+	ctx.revision = node->id;
+	ctx.message = def->message;
+	ctx.sql = operation == APM_UPGRADE ? def->upgrade_sql : def->downgrade_sql;
+	ctx.stmtno = 0;
+	ctx.offset = 0;
+	errcallback.callback = step_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	run_sql_with_retries(ctx.sql, node->owner, def->search_path, &ctx);
+	error_context_stack = errcallback.previous;
 }

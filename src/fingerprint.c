@@ -1,0 +1,346 @@
+/*-------------------------------------------------------------------------
+ *
+ * fingerprint.c
+ *	  A fingerprint of the user-visible schema, and comparisons of two.
+ *
+ * A fingerprint is one (object, description) pair per schema object of
+ * the database outside the system schemas, ap_migrate's own schema and
+ * extension members: schemas, extensions, relations (with owner,
+ * persistence, row-level security flags, options, comment; views with
+ * their definition; sequences with their parameters), columns (position
+ * among the live columns, type, NOT NULL, default, identity, generation,
+ * collation, comment), constraints, indexes (definition, comment),
+ * triggers (definition, enabled state, comment), policies, functions
+ * (definition, owner, comment) and types (enum labels in order, domain
+ * definitions, owner, comment).  Objects are named, never numbered, so a
+ * table dropped and created again with the same definition has the same
+ * fingerprint.  Descriptions come from the server's own deparsers
+ * (pg_get_indexdef, pg_get_constraintdef, pg_get_expr, ...) with
+ * search_path set to pg_catalog alone, so they are schema-qualified and do
+ * not depend on the caller's session.
+ *
+ * ap_migrate_verify() compares fingerprints taken before an upgrade and
+ * after its downgrade; the drift check compares the live schema with the
+ * fingerprint recorded after the last applied steps (catalog.c stores an
+ * MD5 digest per object).
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/fingerprint.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/md5.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "ap_migrate.h"
+#include "compat.h"
+
+/*
+ * The fingerprint query.  Every name is qualified and search_path is
+ * pg_catalog while it runs.  Sorted by object name (C collation) so that
+ * two fingerprints compare in one merge pass.
+ */
+static const char fingerprint_sql[] =
+"WITH ns AS ("
+"  SELECT n.oid, n.nspname, n.nspowner FROM pg_catalog.pg_namespace n"
+"   WHERE n.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema', 'ap_migrate'])"
+"     AND n.nspname OPERATOR(pg_catalog.!~) '^pg_(toast|temp_|toast_temp_)'"
+"     AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d"
+"                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+"                        AND d.objid OPERATOR(pg_catalog.=) n.oid AND d.deptype OPERATOR(pg_catalog.=) 'e')),"
+" rel AS ("
+"  SELECT c.oid, c.relname, c.relkind, c.relowner, c.relpersistence, c.relrowsecurity,"
+"         c.relforcerowsecurity, c.reloptions,"
+"         pg_catalog.quote_ident(ns.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)"
+"         pg_catalog.quote_ident(c.relname) AS qname"
+"    FROM pg_catalog.pg_class c JOIN ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace"
+"   WHERE c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f', 'i', 'I']::\"char\"[])"
+"     AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d"
+"                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+"                        AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'))"
+"SELECT o, d FROM ("
+" SELECT 'schema ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(ns.nspname) AS o,"
+"        pg_catalog.concat_ws(' ', 'owner', pg_catalog.pg_get_userbyid(ns.nspowner),"
+"          'comment', pg_catalog.obj_description(ns.oid, 'pg_namespace')) AS d"
+"   FROM ns"
+" UNION ALL"
+" SELECT 'extension ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(e.extname),"
+"        pg_catalog.concat_ws(' ', 'version', e.extversion, 'schema', n.nspname)"
+"   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+"  WHERE e.extname OPERATOR(pg_catalog.<>) ALL (ARRAY['plpgsql', 'ap_migrate'])"
+" UNION ALL"
+" SELECT CASE r.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view '"
+"          WHEN 'm' THEN 'materialized view ' WHEN 'S' THEN 'sequence ' WHEN 'f' THEN 'foreign table '"
+"          ELSE 'index ' END OPERATOR(pg_catalog.||) r.qname,"
+"        pg_catalog.concat_ws(' ', 'kind', r.relkind, 'owner', pg_catalog.pg_get_userbyid(r.relowner),"
+"          'persistence', r.relpersistence, 'rls', r.relrowsecurity, 'force_rls', r.relforcerowsecurity,"
+"          'options', r.reloptions::text,"
+"          CASE WHEN r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['i', 'I']::\"char\"[])"
+"               THEN pg_catalog.pg_get_indexdef(r.oid) END,"
+"          CASE WHEN r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::\"char\"[])"
+"               THEN pg_catalog.pg_get_viewdef(r.oid) END,"
+"          (SELECT pg_catalog.concat_ws(' ', s.seqtypid::pg_catalog.regtype, s.seqstart, s.seqincrement,"
+"                  s.seqmax, s.seqmin, s.seqcache, s.seqcycle)"
+"             FROM pg_catalog.pg_sequence s WHERE s.seqrelid OPERATOR(pg_catalog.=) r.oid),"
+"          'comment', pg_catalog.obj_description(r.oid, 'pg_class'))"
+"   FROM rel r"
+" UNION ALL"
+" SELECT 'column ' OPERATOR(pg_catalog.||) r.qname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)"
+"          pg_catalog.quote_ident(a.attname),"
+"        pg_catalog.concat_ws(' ', 'position',"
+"          pg_catalog.row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),"
+"          'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull,"
+"          'default', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), 'identity', a.attidentity,"
+"          'generated', a.attgenerated, 'collation', a.attcollation::pg_catalog.regcollation,"
+"          'comment', pg_catalog.col_description(a.attrelid, a.attnum))"
+"   FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) r.oid"
+"   LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid"
+"        AND ad.adnum OPERATOR(pg_catalog.=) a.attnum"
+"  WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
+"    AND r.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 'I', 'S']::\"char\"[])"
+" UNION ALL"
+" SELECT 'constraint ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k.conname) OPERATOR(pg_catalog.||)"
+"          ' on ' OPERATOR(pg_catalog.||) r.qname,"
+"        pg_catalog.concat_ws(' ', pg_catalog.pg_get_constraintdef(k.oid), 'validated', k.convalidated,"
+"          'comment', pg_catalog.obj_description(k.oid, 'pg_constraint'))"
+"   FROM rel r JOIN pg_catalog.pg_constraint k ON k.conrelid OPERATOR(pg_catalog.=) r.oid"
+" UNION ALL"
+" SELECT 'trigger ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t.tgname) OPERATOR(pg_catalog.||)"
+"          ' on ' OPERATOR(pg_catalog.||) r.qname,"
+"        pg_catalog.concat_ws(' ', pg_catalog.pg_get_triggerdef(t.oid), 'enabled', t.tgenabled,"
+"          'comment', pg_catalog.obj_description(t.oid, 'pg_trigger'))"
+"   FROM rel r JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) r.oid"
+"  WHERE NOT t.tgisinternal"
+" UNION ALL"
+" SELECT 'policy ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(p.polname) OPERATOR(pg_catalog.||)"
+"          ' on ' OPERATOR(pg_catalog.||) r.qname,"
+"        pg_catalog.concat_ws(' ', 'command', p.polcmd, 'permissive', p.polpermissive,"
+"          'roles', p.polroles::pg_catalog.regrole[]::text,"
+"          'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid),"
+"          'check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),"
+"          'comment', pg_catalog.obj_description(p.oid, 'pg_policy'))"
+"   FROM rel r JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) r.oid"
+" UNION ALL"
+" SELECT CASE f.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END"
+"          OPERATOR(pg_catalog.||) f.oid::pg_catalog.regprocedure::text,"
+"        pg_catalog.concat_ws(' ', 'owner', pg_catalog.pg_get_userbyid(f.proowner),"
+"          CASE WHEN f.prokind OPERATOR(pg_catalog.<>) 'a' THEN pg_catalog.pg_get_functiondef(f.oid) END,"
+"          'comment', pg_catalog.obj_description(f.oid, 'pg_proc'))"
+"   FROM pg_catalog.pg_proc f JOIN ns ON ns.oid OPERATOR(pg_catalog.=) f.pronamespace"
+"  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend d"
+"                     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
+"                       AND d.objid OPERATOR(pg_catalog.=) f.oid AND d.deptype OPERATOR(pg_catalog.=) 'e')"
+" UNION ALL"
+" SELECT 'type ' OPERATOR(pg_catalog.||) pg_catalog.format_type(t.oid, NULL),"
+"        pg_catalog.concat_ws(' ', 'kind', t.typtype, 'owner', pg_catalog.pg_get_userbyid(t.typowner),"
+"          (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)"
+"             FROM pg_catalog.pg_enum e WHERE e.enumtypid OPERATOR(pg_catalog.=) t.oid),"
+"          CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN pg_catalog.concat_ws(' ',"
+"            pg_catalog.format_type(t.typbasetype, t.typtypmod), 'not_null', t.typnotnull,"
+"            'default', t.typdefault,"
+"            (SELECT pg_catalog.string_agg(k.conname OPERATOR(pg_catalog.||) ' '"
+"                      OPERATOR(pg_catalog.||) pg_catalog.pg_get_constraintdef(k.oid), ', ' ORDER BY k.conname)"
+"               FROM pg_catalog.pg_constraint k WHERE k.contypid OPERATOR(pg_catalog.=) t.oid)) END,"
+"          CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'c' THEN"
+"            (SELECT pg_catalog.string_agg(a.attname OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||)"
+"                      pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)"
+"               FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) t.typrelid"
+"                AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) END,"
+"          'comment', pg_catalog.obj_description(t.oid, 'pg_type'))"
+"   FROM pg_catalog.pg_type t JOIN ns ON ns.oid OPERATOR(pg_catalog.=) t.typnamespace"
+"  WHERE t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['e', 'd', 'r', 'm', 'b']::\"char\"[])"
+"     OR (t.typtype OPERATOR(pg_catalog.=) 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c"
+"          WHERE c.oid OPERATOR(pg_catalog.=) t.typrelid) OPERATOR(pg_catalog.=) 'c')"
+") f ORDER BY o COLLATE \"C\"";
+
+/*
+ * apm_fingerprint_take fingerprints the schema as the current command
+ * sees it.  The caller is connected to SPI; the result is allocated in the
+ * caller's memory context.
+ */
+ApmFingerprint *
+apm_fingerprint_take(void)
+{
+	static SPIPlanPtr plan = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+	ApmFingerprint *fp;
+	int			nestlevel;
+	int			ret;
+	uint64		i;
+
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(fingerprint_sql, 0, NULL);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare the schema fingerprint query: %s",
+				 SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) == 0)
+			plan = p;
+		else
+			elog(ERROR, "could not keep the schema fingerprint query");
+	}
+	ret = SPI_execute_plan(plan, NULL, NULL, false, 0);
+	AtEOXact_GUC(false, nestlevel);
+	MemoryContextSwitchTo(cxt);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "schema fingerprint query failed: %s", SPI_result_code_string(ret));
+
+	fp = palloc(sizeof(ApmFingerprint));
+	fp->n = (int) SPI_processed;
+	fp->objects = palloc(sizeof(char *) * Max(fp->n, 1));
+	fp->descriptions = palloc(sizeof(char *) * Max(fp->n, 1));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		bool		isnull;
+		Datum		d;
+
+		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull);
+		fp->objects[i] = TextDatumGetCString(d);
+		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull);
+		fp->descriptions[i] = isnull ? pstrdup("") : TextDatumGetCString(d);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return fp;
+}
+
+/*
+ * apm_fingerprint_digests replaces each description of fp with its MD5
+ * digest (hex), the form in which a fingerprint is recorded.
+ */
+void
+apm_fingerprint_digests(ApmFingerprint *fp)
+{
+	int			i;
+
+	for (i = 0; i < fp->n; i++)
+	{
+		char	   *hex = palloc(33);
+		const char *errstr = NULL;
+
+		if (!pg_md5_hash(fp->descriptions[i], strlen(fp->descriptions[i]), hex, &errstr))
+			elog(ERROR, "could not compute an MD5 digest: %s", errstr);
+		pfree(fp->descriptions[i]);
+		fp->descriptions[i] = hex;
+	}
+}
+
+/*
+ * apm_fingerprint_diff compares two fingerprints (both sorted by object)
+ * and returns one ApmSchemaChange per object that differs: present only
+ * in after ("added"), only in before ("removed"), or in both with another
+ * description ("changed").
+ */
+List *
+apm_fingerprint_diff(const ApmFingerprint *before, const ApmFingerprint *after)
+{
+	List	   *changes = NIL;
+	int			i = 0;
+	int			j = 0;
+
+	while (i < before->n || j < after->n)
+	{
+		int			cmp;
+		ApmSchemaChange *change;
+
+		if (i >= before->n)
+			cmp = 1;
+		else if (j >= after->n)
+			cmp = -1;
+		else
+			cmp = strcmp(before->objects[i], after->objects[j]);
+
+		if (cmp == 0)
+		{
+			if (strcmp(before->descriptions[i], after->descriptions[j]) != 0)
+			{
+				change = palloc(sizeof(ApmSchemaChange));
+				change->object = after->objects[j];
+				change->change = "changed";
+				changes = lappend(changes, change);
+			}
+			i++;
+			j++;
+			continue;
+		}
+		change = palloc(sizeof(ApmSchemaChange));
+		if (cmp < 0)
+		{
+			change->object = before->objects[i++];
+			change->change = "removed";
+		}
+		else
+		{
+			change->object = after->objects[j++];
+			change->change = "added";
+		}
+		changes = lappend(changes, change);
+	}
+	return changes;
+}
+
+/*
+ * apm_fingerprint_describe_changes renders changes as one line of text:
+ * "changed index public.x, removed trigger t on public.y".
+ */
+char *
+apm_fingerprint_describe_changes(List *changes)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, changes)
+	{
+		ApmSchemaChange *change = lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s %s", buf.len > 0 ? ", " : "",
+						 change->change, change->object);
+	}
+	return buf.data;
+}
+
+/*
+ * apm_fingerprint_record records the fingerprint of the schema as it is
+ * now, after steps were applied or reverted: what the drift check compares
+ * the live schema with.  See docs/analysis.md for when it is taken.
+ */
+void
+apm_fingerprint_record(void)
+{
+	ApmFingerprint *fp = apm_fingerprint_take();
+
+	apm_fingerprint_digests(fp);
+	apm_catalog_save_fingerprint(fp);
+}
+
+/*
+ * apm_fingerprint_drift compares the live schema with the recorded
+ * fingerprint and returns the objects that differ (ApmSchemaChange), or
+ * NIL.  *recorded tells whether a fingerprint was recorded at all; without
+ * one nothing can be said and NIL is returned.
+ */
+List *
+apm_fingerprint_drift(bool *recorded, TimestampTz *recorded_at)
+{
+	ApmFingerprint *stored = apm_catalog_load_fingerprint(recorded_at);
+	ApmFingerprint *live;
+
+	*recorded = stored != NULL;
+	if (stored == NULL)
+		return NIL;
+	live = apm_fingerprint_take();
+	apm_fingerprint_digests(live);
+	return apm_fingerprint_diff(stored, live);
+}

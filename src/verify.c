@@ -1,0 +1,495 @@
+/*-------------------------------------------------------------------------
+ *
+ * verify.c
+ *	  ap_migrate_verify(): every pending revision applied, reverted and
+ *	  re-applied in a subtransaction that is always rolled back.
+ *
+ * For each pending step up to the target, in upgrade order, the schema is
+ * fingerprinted (fingerprint.c), the upgrade runs, the downgrade runs, the
+ * schema is fingerprinted again and compared with the first, and the
+ * upgrade runs once more so that the next step starts where a real
+ * upgrade would.  Each run is a subtransaction of its own, so a failing
+ * step is reported with its error and the steps that do not depend on it
+ * are still verified.  Everything happens inside one more subtransaction,
+ * which is rolled back at the end whatever happened: the database is left
+ * as it was (the function checks that with a last fingerprint), and since
+ * nothing is committed no other session ever sees a step.
+ *
+ * Steps run as an upgrade runs them (execute.c, apm_run_step_sql): as the
+ * revision's owner, with the registered search_path, the step lock timeout
+ * and retries, and the same refusals beforehand (apm_check_steps): a
+ * superuser-owned revision is verified only by a superuser.  They do take
+ * their locks on real tables while the call runs.  Non-transactional
+ * revisions cannot run inside a transaction and are reported as skipped,
+ * with every revision that depends on them.
+ *
+ * Cost: two fingerprints per step, each a query over the catalog of the
+ * whole schema (the fingerprint of one object depends on others: a column
+ * default on a function, an index on a renamed column).  See
+ * docs/analysis.md for the figures.
+ *
+ * Copyright (c) 2026, ap_migrate developers
+ *
+ * IDENTIFICATION
+ *	  src/verify.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "ap_migrate.h"
+#include "compat.h"
+
+/* what apm_verify hands to verify_body through apm_locked */
+typedef struct VerifyArgs
+{
+	const char *target;
+	MemoryContext callcxt;		/* where the rows go */
+	List	   *rows;
+} VerifyArgs;
+
+/* A fingerprint and the memory context that holds it */
+typedef struct HeldFingerprint
+{
+	MemoryContext cxt;
+	ApmFingerprint *fp;
+} HeldFingerprint;
+
+/* Fingerprint the schema now, into a context of its own */
+static HeldFingerprint
+take(MemoryContext parent)
+{
+	HeldFingerprint held;
+	MemoryContext oldcxt;
+
+	held.cxt = AllocSetContextCreate(parent, "ap_migrate fingerprint",
+									 ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(held.cxt);
+	held.fp = apm_fingerprint_take();
+	MemoryContextSwitchTo(oldcxt);
+	return held;
+}
+
+/* Free a fingerprint taken by take() */
+static void
+release(HeldFingerprint *held)
+{
+	if (held->cxt != NULL)
+		MemoryContextDelete(held->cxt);
+	held->cxt = NULL;
+	held->fp = NULL;
+}
+
+/*
+ * Run one upgrade or downgrade in a subtransaction.  On error roll it
+ * back, copy the error into errcxt and return false; a query cancel or a
+ * shutdown is not a failure of the step and is re-thrown.
+ */
+static bool
+run_phase(const ApmNode *node, const ApmRevisionDef *def, ApmOperation operation,
+		  MemoryContext errcxt, ErrorData **edata)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		apm_run_step_sql(node, def, operation);
+		ReleaseCurrentSubTransaction();
+		ok = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *copy;
+
+		MemoryContextSwitchTo(errcxt);
+		copy = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (copy->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			copy->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(copy);
+		*edata = copy;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	return ok;
+}
+
+/* The first double-quoted name of an error message, or NULL */
+static char *
+quoted_name(const char *message)
+{
+	const char *start = strchr(message, '"');
+	const char *end;
+
+	if (start == NULL || (end = strchr(start + 1, '"')) == NULL)
+		return NULL;
+	return pnstrdup(start + 1, end - start - 1);
+}
+
+/* The last component of a qualified name list */
+static const char *
+last_name(List *names)
+{
+	return names != NIL ? strVal(llast(names)) : "";
+}
+
+/* Does any statement of sql create an object whose name is name? */
+static bool
+creates(const char *sql, const char *name)
+{
+	List	   *stmts;
+	ListCell   *lc;
+
+	/* cheap test first: most revisions do not mention the name at all */
+	if (strstr(sql, name) == NULL)
+		return false;
+	stmts = apm_sql_split(sql);
+	foreach(lc, stmts)
+	{
+		Node	   *stmt = lfirst_node(RawStmt, lc)->stmt;
+		const char *created = NULL;
+
+		switch (nodeTag(stmt))
+		{
+			case T_CreateStmt:
+				created = ((CreateStmt *) stmt)->relation->relname;
+				break;
+			case T_ViewStmt:
+				created = ((ViewStmt *) stmt)->view->relname;
+				break;
+			case T_CreateTableAsStmt:
+				created = ((CreateTableAsStmt *) stmt)->into->rel->relname;
+				break;
+			case T_CreateSeqStmt:
+				created = ((CreateSeqStmt *) stmt)->sequence->relname;
+				break;
+			case T_IndexStmt:
+				created = ((IndexStmt *) stmt)->idxname;
+				break;
+			case T_CreateEnumStmt:
+				created = last_name(((CreateEnumStmt *) stmt)->typeName);
+				break;
+			case T_CompositeTypeStmt:
+				created = ((CompositeTypeStmt *) stmt)->typevar->relname;
+				break;
+			case T_CreateDomainStmt:
+				created = last_name(((CreateDomainStmt *) stmt)->domainname);
+				break;
+			case T_CreateFunctionStmt:
+				created = last_name(((CreateFunctionStmt *) stmt)->funcname);
+				break;
+			case T_CreateSchemaStmt:
+				created = ((CreateSchemaStmt *) stmt)->schemaname;
+				break;
+			default:
+				break;
+		}
+		if (created != NULL && strcmp(created, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * For a step that failed because an object does not exist (the seed's
+ * "table referenced before creation"), name the registered revision whose
+ * upgrade creates it, and say where it stands relative to the failing
+ * one.  NULL when the error is of another kind.
+ */
+static char *
+blame(const ApmGraph *graph, int failing, ErrorData *edata)
+{
+	char	   *name;
+	char	   *qualified;
+	bool	   *ancestors;
+	int			i;
+
+	if (edata->sqlerrcode != ERRCODE_UNDEFINED_TABLE &&
+		edata->sqlerrcode != ERRCODE_UNDEFINED_OBJECT &&
+		edata->sqlerrcode != ERRCODE_UNDEFINED_FUNCTION &&
+		edata->sqlerrcode != ERRCODE_UNDEFINED_SCHEMA)
+		return NULL;
+	qualified = quoted_name(edata->message);
+	if (qualified == NULL)
+		return NULL;
+	name = strrchr(qualified, '.') ? strrchr(qualified, '.') + 1 : qualified;
+	ancestors = apm_graph_ancestors_by_parents(graph, failing);
+
+	for (i = 0; i < graph->nnodes; i += APM_LINT_BATCH)
+	{
+		int			count = Min(APM_LINT_BATCH, graph->nnodes - i);
+		char	   *ids[APM_LINT_BATCH];
+		char	   *checksums[APM_LINT_BATCH];
+		ApmRevisionDef **defs;
+		int			j;
+
+		for (j = 0; j < count; j++)
+			ids[j] = graph->nodes[i + j].id;
+		defs = apm_catalog_fetch_steps(ids, count, checksums);
+		for (j = 0; j < count; j++)
+		{
+			if (i + j == failing || !creates(defs[j]->upgrade_sql, name))
+				continue;
+			if (ancestors[i + j])
+				return psprintf("\"%s\" is created by revision \"%s\", an ancestor of this one: a step between them drops it.",
+								qualified, ids[j]);
+			return psprintf("\"%s\" is created by revision \"%s\", which is not an ancestor of this one: this revision's down_revision (or depends_on) should lead to it.",
+							qualified, ids[j]);
+		}
+	}
+	return psprintf("No registered revision creates \"%s\".", qualified);
+}
+
+/* "SQLSTATE: message" of an error */
+static char *
+error_text(ErrorData *edata)
+{
+	return psprintf("%s: %s", unpack_sql_state(edata->sqlerrcode), edata->message);
+}
+
+/* Append a row to the result, in the call's memory context */
+static void
+add_row(VerifyArgs *args, const char *revision, const char *status,
+		const char *detail, const char *error)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(args->callcxt);
+	ApmVerifyRow *row = palloc0(sizeof(ApmVerifyRow));
+
+	row->revision = pstrdup(revision);
+	row->status = status;
+	row->detail = detail ? pstrdup(detail) : NULL;
+	row->error = error ? pstrdup(error) : NULL;
+	args->rows = lappend(args->rows, row);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * The first parent or dependency of a node that failed or was skipped
+ * (index), or -1.
+ */
+static int
+blocked_by(const ApmGraph *graph, const ApmNode *node, const bool *unusable)
+{
+	int			j;
+
+	for (j = 0; j < node->nparents + node->ndeps; j++)
+	{
+		int			p = j < node->nparents ? node->parents[j] : node->deps[j - node->nparents];
+
+		if (p >= 0 && unusable[p])
+			return p;
+	}
+	return -1;
+}
+
+/*
+ * Verify the steps of plan, inside the subtransaction the caller rolls
+ * back.  current is the fingerprint before the first step.
+ */
+static void
+verify_steps(VerifyArgs *args, ApmGraph *graph, ApmPlan *plan,
+			 HeldFingerprint current, MemoryContext workcxt)
+{
+	MemoryContext stepcxt = AllocSetContextCreate(workcxt, "ap_migrate verify step",
+												  ALLOCSET_DEFAULT_SIZES);
+	bool	   *unusable = palloc0(sizeof(bool) * Max(graph->nnodes, 1));
+	int			i;
+
+	for (i = 0; i < plan->nsteps; i++)
+	{
+		int			index = plan->steps[i];
+		ApmNode    *node = &graph->nodes[index];
+		MemoryContext oldcxt;
+		ApmRevisionDef **defs;
+		ApmRevisionDef *def;
+		char	   *checksum;
+		ErrorData  *edata = NULL;
+		HeldFingerprint after_down;
+		List	   *changes;
+		int			blocker;
+
+		CHECK_FOR_INTERRUPTS();
+		blocker = blocked_by(graph, node, unusable);
+		if (blocker >= 0)
+		{
+			unusable[index] = true;
+			add_row(args, node->id, "skipped",
+					psprintf("Revision \"%s\" could not be verified.", graph->nodes[blocker].id),
+					NULL);
+			continue;
+		}
+		if (!node->transactional)
+		{
+			unusable[index] = true;
+			add_row(args, node->id, "skipped",
+					"The revision is not transactional and cannot run inside the rolled-back transaction.",
+					NULL);
+			continue;
+		}
+
+		oldcxt = MemoryContextSwitchTo(stepcxt);
+		defs = apm_catalog_fetch_steps(&node->id, 1, &checksum);
+		def = defs[0];
+		if (strcmp(apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional),
+				   checksum) != 0)
+		{
+			unusable[index] = true;
+			add_row(args, node->id, "failed", "Its SQL does not match its stored checksum; it was not run.",
+					NULL);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextReset(stepcxt);
+			continue;
+		}
+
+		if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
+		{
+			unusable[index] = true;
+			add_row(args, node->id, "failed", blame(graph, index, edata), error_text(edata));
+		}
+		else if (!node->has_downgrade)
+		{
+			node->applied = true;
+			release(&current);
+			current = take(workcxt);
+			add_row(args, node->id, "irreversible",
+					"The revision has no downgrade; it was applied and not reverted.", NULL);
+		}
+		else if (!run_phase(node, def, APM_DOWNGRADE, stepcxt, &edata))
+		{
+			/* the upgrade stays: the next steps start after it */
+			node->applied = true;
+			release(&current);
+			current = take(workcxt);
+			add_row(args, node->id, "failed", "The downgrade failed.", error_text(edata));
+		}
+		else
+		{
+			after_down = take(workcxt);
+			MemoryContextSwitchTo(stepcxt);
+			changes = apm_fingerprint_diff(current.fp, after_down.fp);
+			if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
+			{
+				unusable[index] = true;
+				release(&current);
+				current = after_down;
+				add_row(args, node->id, "failed",
+						changes != NIL ?
+						psprintf("The upgrade failed when applied again after the downgrade, which left: %s.",
+								 apm_fingerprint_describe_changes(changes)) :
+						"The upgrade failed when applied again after the downgrade.",
+						error_text(edata));
+			}
+			else
+			{
+				node->applied = true;
+				release(&after_down);
+				release(&current);
+				current = take(workcxt);
+				if (changes != NIL)
+					add_row(args, node->id, "differs",
+							psprintf("The downgrade does not restore the schema: %s.",
+									 apm_fingerprint_describe_changes(changes)),
+							NULL);
+				else
+					add_row(args, node->id, "ok", NULL, NULL);
+			}
+		}
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(stepcxt);
+	}
+	release(&current);
+	MemoryContextDelete(stepcxt);
+}
+
+/* The body of apm_verify, under the operation lock */
+static void
+verify_body(void *arg)
+{
+	VerifyArgs *args = (VerifyArgs *) arg;
+	MemoryContext workcxt = AllocSetContextCreate(CurrentMemoryContext,
+												  "ap_migrate verify",
+												  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ApmGraph   *graph = apm_load_usable_graph(true);
+	ApmPlan    *plan = apm_resolve_plan(graph, args->target, APM_UPGRADE);
+	ApmPlan		runnable;
+	HeldFingerprint before;
+	HeldFingerprint after;
+	bool	   *unusable = palloc0(sizeof(bool) * Max(graph->nnodes, 1));
+	int			i;
+
+	/* refuse up front what an upgrade would refuse, among the steps to run */
+	runnable.operation = APM_UPGRADE;
+	runnable.nsteps = 0;
+	runnable.steps = palloc(sizeof(int) * Max(plan->nsteps, 1));
+	for (i = 0; i < plan->nsteps; i++)
+	{
+		ApmNode    *node = &graph->nodes[plan->steps[i]];
+
+		if (!node->transactional || blocked_by(graph, node, unusable) >= 0)
+			unusable[plan->steps[i]] = true;
+		else
+			runnable.steps[runnable.nsteps++] = plan->steps[i];
+	}
+	apm_check_steps(graph, &runnable, false);
+
+	before = take(workcxt);
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		HeldFingerprint current = take(workcxt);
+
+		verify_steps(args, graph, plan, current, workcxt);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		RollbackAndReleaseCurrentSubTransaction();
+		CurrentResourceOwner = oldowner;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+
+	/* the proof that nothing is left behind */
+	after = take(workcxt);
+	if (apm_fingerprint_diff(before.fp, after.fp) != NIL)
+		elog(ERROR, "ap_migrate_verify() left the schema changed: %s",
+			 apm_fingerprint_describe_changes(apm_fingerprint_diff(before.fp, after.fp)));
+	MemoryContextDelete(workcxt);
+}
+
+/*
+ * apm_verify verifies every pending revision up to target and returns one
+ * ApmVerifyRow per revision, in upgrade order.  It takes the ap_migrate
+ * lock like an upgrade, so no other operation runs meanwhile.
+ */
+List *
+apm_verify(const char *target)
+{
+	VerifyArgs	args;
+
+	args.target = target;
+	args.callcxt = CurrentMemoryContext;
+	args.rows = NIL;
+	apm_locked("ap_migrate_verify()", verify_body, &args);
+	return args.rows;
+}
