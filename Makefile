@@ -23,6 +23,7 @@ OBJS = \
 	src/resolve.o \
 	src/script.o \
 	src/sqlcheck.o \
+	src/touched.o \
 	src/validate.o \
 	src/verify.o \
 	src/worker.o

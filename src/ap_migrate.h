@@ -15,6 +15,7 @@
  *	   |
  *	 lint.c      lock-aware lint: parse tree plus live catalog
  *	 fingerprint.c  schema fingerprints, their comparison, drift
+ *	 touched.c   which objects a step touches (hooks, while verify runs)
  *	 resolve.c   targets and plans over an in-memory graph (pure logic)
  *	 validate.c  the validation report over the graph and the catalog
  *	 graph.c     the revision graph: building, heads, closures, order
@@ -202,6 +203,16 @@ typedef struct ApmFingerprint
 	char	  **descriptions;	/* or their MD5 digests, when recorded */
 } ApmFingerprint;
 
+/* Units of a scoped fingerprint: OIDs of what a step touched (touched.c) */
+typedef struct ApmScope
+{
+	List	   *relations;
+	List	   *functions;
+	List	   *types;
+	List	   *namespaces;
+	List	   *extensions;
+} ApmScope;
+
 /* One object that differs between two fingerprints */
 typedef struct ApmSchemaChange
 {
@@ -269,13 +280,19 @@ extern List *apm_lint_revisions(const char *target);
 extern void apm_lint_on_register(const ApmRevisionDef *def);
 
 /* fingerprint.c */
-extern ApmFingerprint *apm_fingerprint_take(void);
+extern ApmFingerprint *apm_fingerprint_take(const ApmScope *scope);
 extern void apm_fingerprint_digests(ApmFingerprint *fp);
 extern List *apm_fingerprint_diff(const ApmFingerprint *before,
 								  const ApmFingerprint *after);
 extern char *apm_fingerprint_describe_changes(List *changes);
 extern void apm_fingerprint_record(void);
 extern List *apm_fingerprint_drift(bool *recorded, TimestampTz *recorded_at);
+
+/* touched.c */
+extern void apm_touched_start(MemoryContext parent);
+extern void apm_touched_stop(void);
+extern ApmScope *apm_touched_take(void);
+extern void apm_scope_union(ApmScope *a, const ApmScope *b);
 
 /* script.c */
 extern ApmRevisionDef *apm_script_parse(const char *script);

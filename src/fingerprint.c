@@ -35,6 +35,8 @@
 
 #include "common/md5.h"
 #include "executor/spi.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -61,20 +63,24 @@ static const char fingerprint_sql[] =
 "         pg_catalog.quote_ident(ns.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)"
 "         pg_catalog.quote_ident(c.relname) AS qname"
 "    FROM pg_catalog.pg_class c JOIN ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace"
-"   WHERE c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f', 'i', 'I']::\"char\"[])"
+"   WHERE @REL@ AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f', 'i', 'I']::\"char\"[])"
 "     AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d"
 "                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 "                        AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'))"
 "SELECT o, d FROM ("
 " SELECT 'schema ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(ns.nspname) AS o,"
 "        pg_catalog.concat_ws(' ', 'owner', pg_catalog.pg_get_userbyid(ns.nspowner),"
-"          'comment', pg_catalog.obj_description(ns.oid, 'pg_namespace')) AS d"
+"          'comment', dd.description) AS d"
 "   FROM ns"
+"   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) ns.oid"
+"        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+"        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
+"  WHERE @NS@"
 " UNION ALL"
 " SELECT 'extension ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(e.extname),"
 "        pg_catalog.concat_ws(' ', 'version', e.extversion, 'schema', n.nspname)"
 "   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
-"  WHERE e.extname OPERATOR(pg_catalog.<>) ALL (ARRAY['plpgsql', 'ap_migrate'])"
+"  WHERE @EXT@ AND e.extname OPERATOR(pg_catalog.<>) ALL (ARRAY['plpgsql', 'ap_migrate'])"
 " UNION ALL"
 " SELECT CASE r.relkind WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view '"
 "          WHEN 'm' THEN 'materialized view ' WHEN 'S' THEN 'sequence ' WHEN 'f' THEN 'foreign table '"
@@ -89,8 +95,11 @@ static const char fingerprint_sql[] =
 "          (SELECT pg_catalog.concat_ws(' ', s.seqtypid::pg_catalog.regtype, s.seqstart, s.seqincrement,"
 "                  s.seqmax, s.seqmin, s.seqcache, s.seqcycle)"
 "             FROM pg_catalog.pg_sequence s WHERE s.seqrelid OPERATOR(pg_catalog.=) r.oid),"
-"          'comment', pg_catalog.obj_description(r.oid, 'pg_class'))"
+"          'comment', dd.description)"
 "   FROM rel r"
+"   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) r.oid"
+"        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+"        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
 " UNION ALL"
 " SELECT 'column ' OPERATOR(pg_catalog.||) r.qname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)"
 "          pg_catalog.quote_ident(a.attname),"
@@ -99,24 +108,33 @@ static const char fingerprint_sql[] =
 "          'type', pg_catalog.format_type(a.atttypid, a.atttypmod), 'not_null', a.attnotnull,"
 "          'default', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), 'identity', a.attidentity,"
 "          'generated', a.attgenerated, 'collation', a.attcollation::pg_catalog.regcollation,"
-"          'comment', pg_catalog.col_description(a.attrelid, a.attnum))"
+"          'comment', dd.description)"
 "   FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) r.oid"
 "   LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid"
 "        AND ad.adnum OPERATOR(pg_catalog.=) a.attnum"
+"   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) a.attrelid"
+"        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+"        AND dd.objsubid OPERATOR(pg_catalog.=) a.attnum"
 "  WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
 "    AND r.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 'I', 'S']::\"char\"[])"
 " UNION ALL"
 " SELECT 'constraint ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k.conname) OPERATOR(pg_catalog.||)"
 "          ' on ' OPERATOR(pg_catalog.||) r.qname,"
 "        pg_catalog.concat_ws(' ', pg_catalog.pg_get_constraintdef(k.oid), 'validated', k.convalidated,"
-"          'comment', pg_catalog.obj_description(k.oid, 'pg_constraint'))"
+"          'comment', dd.description)"
 "   FROM rel r JOIN pg_catalog.pg_constraint k ON k.conrelid OPERATOR(pg_catalog.=) r.oid"
+"   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) k.oid"
+"        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass"
+"        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
 " UNION ALL"
 " SELECT 'trigger ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t.tgname) OPERATOR(pg_catalog.||)"
 "          ' on ' OPERATOR(pg_catalog.||) r.qname,"
 "        pg_catalog.concat_ws(' ', pg_catalog.pg_get_triggerdef(t.oid), 'enabled', t.tgenabled,"
-"          'comment', pg_catalog.obj_description(t.oid, 'pg_trigger'))"
+"          'comment', dd.description)"
 "   FROM rel r JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) r.oid"
+"   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) t.oid"
+"        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass"
+"        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
 "  WHERE NOT t.tgisinternal"
 " UNION ALL"
 " SELECT 'policy ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(p.polname) OPERATOR(pg_catalog.||)"
@@ -125,16 +143,22 @@ static const char fingerprint_sql[] =
 "          'roles', p.polroles::pg_catalog.regrole[]::text,"
 "          'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid),"
 "          'check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),"
-"          'comment', pg_catalog.obj_description(p.oid, 'pg_policy'))"
+"          'comment', dd.description)"
 "   FROM rel r JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) r.oid"
+"   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) p.oid"
+"        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass"
+"        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
 " UNION ALL"
 " SELECT CASE f.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END"
 "          OPERATOR(pg_catalog.||) f.oid::pg_catalog.regprocedure::text,"
 "        pg_catalog.concat_ws(' ', 'owner', pg_catalog.pg_get_userbyid(f.proowner),"
 "          CASE WHEN f.prokind OPERATOR(pg_catalog.<>) 'a' THEN pg_catalog.pg_get_functiondef(f.oid) END,"
-"          'comment', pg_catalog.obj_description(f.oid, 'pg_proc'))"
+"          'comment', dd.description)"
 "   FROM pg_catalog.pg_proc f JOIN ns ON ns.oid OPERATOR(pg_catalog.=) f.pronamespace"
-"  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_depend d"
+"   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) f.oid"
+"        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
+"        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
+"  WHERE @FUNC@ AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d"
 "                     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
 "                       AND d.objid OPERATOR(pg_catalog.=) f.oid AND d.deptype OPERATOR(pg_catalog.=) 'e')"
 " UNION ALL"
@@ -153,44 +177,108 @@ static const char fingerprint_sql[] =
 "                      pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)"
 "               FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) t.typrelid"
 "                AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) END,"
-"          'comment', pg_catalog.obj_description(t.oid, 'pg_type'))"
+"          'comment', dd.description)"
 "   FROM pg_catalog.pg_type t JOIN ns ON ns.oid OPERATOR(pg_catalog.=) t.typnamespace"
-"  WHERE t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['e', 'd', 'r', 'm', 'b']::\"char\"[])"
+"   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) t.oid"
+"        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass"
+"        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
+"  WHERE @TYPE@ AND (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['e', 'd', 'r', 'm', 'b']::\"char\"[])"
 "     OR (t.typtype OPERATOR(pg_catalog.=) 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c"
-"          WHERE c.oid OPERATOR(pg_catalog.=) t.typrelid) OPERATOR(pg_catalog.=) 'c')"
+"          WHERE c.oid OPERATOR(pg_catalog.=) t.typrelid) OPERATOR(pg_catalog.=) 'c'))"
 ") f ORDER BY o COLLATE \"C\"";
 
+/* The filters of the fingerprint query, whole or scoped ($1 .. $5) */
+static const char *const filter_tokens[5] = {"@REL@", "@FUNC@", "@TYPE@", "@NS@", "@EXT@"};
+static const char *const scoped_filters[5] = {
+	"c.oid OPERATOR(pg_catalog.=) ANY ($1)",
+	"f.oid OPERATOR(pg_catalog.=) ANY ($2)",
+	"t.oid OPERATOR(pg_catalog.=) ANY ($3)",
+	"ns.oid OPERATOR(pg_catalog.=) ANY ($4)",
+	"e.oid OPERATOR(pg_catalog.=) ANY ($5)"
+};
+
+/* The fingerprint query with its filters filled in */
+static char *
+build_query(bool scoped)
+{
+	StringInfoData buf;
+	const char *p = fingerprint_sql;
+
+	initStringInfo(&buf);
+	while (*p)
+	{
+		int			k;
+		bool		matched = false;
+
+		for (k = 0; k < 5 && *p == '@'; k++)
+			if (strncmp(p, filter_tokens[k], strlen(filter_tokens[k])) == 0)
+			{
+				appendStringInfoString(&buf, scoped ? scoped_filters[k] : "true");
+				p += strlen(filter_tokens[k]);
+				matched = true;
+				break;
+			}
+		if (!matched)
+			appendStringInfoChar(&buf, *p++);
+	}
+	return buf.data;
+}
+
+/* An oid[] Datum of a List of OIDs */
+static Datum
+oid_array(List *oids)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
+	ListCell   *lc;
+	int			i = 0;
+
+	foreach(lc, oids)
+		elems[i++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, i, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+}
+
 /*
- * apm_fingerprint_take fingerprints the schema as the current command
- * sees it.  The caller is connected to SPI; the result is allocated in the
- * caller's memory context.
+ * apm_fingerprint_take fingerprints the schema as it is now: all of it
+ * (scope NULL), or only the units of scope (touched.c) that exist.  The
+ * caller is connected to SPI; the result is allocated in the caller's
+ * memory context.
  */
 ApmFingerprint *
-apm_fingerprint_take(void)
+apm_fingerprint_take(const ApmScope *scope)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
 	MemoryContext cxt = CurrentMemoryContext;
 	ApmFingerprint *fp;
+	Oid			types[5] = {OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID, OIDARRAYOID};
+	Datum		values[5];
+	int			k = scope != NULL;
 	int			nestlevel;
 	int			ret;
 	uint64		i;
 
+	if (scope != NULL)
+	{
+		values[0] = oid_array(scope->relations);
+		values[1] = oid_array(scope->functions);
+		values[2] = oid_array(scope->types);
+		values[3] = oid_array(scope->namespaces);
+		values[4] = oid_array(scope->extensions);
+	}
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	if (plan == NULL)
+	if (plans[k] == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(fingerprint_sql, 0, NULL);
+		SPIPlanPtr	p = SPI_prepare(build_query(k), k ? 5 : 0, types);
 
 		if (p == NULL)
 			elog(ERROR, "could not prepare the schema fingerprint query: %s",
 				 SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(p) == 0)
-			plan = p;
-		else
+		if (SPI_keepplan(p) != 0)
 			elog(ERROR, "could not keep the schema fingerprint query");
+		plans[k] = p;
 	}
-	ret = SPI_execute_plan(plan, NULL, NULL, false, 0);
+	ret = SPI_execute_plan(plans[k], k ? values : NULL, NULL, false, 0);
 	AtEOXact_GUC(false, nestlevel);
 	MemoryContextSwitchTo(cxt);
 	if (ret != SPI_OK_SELECT)
@@ -319,7 +407,7 @@ apm_fingerprint_describe_changes(List *changes)
 void
 apm_fingerprint_record(void)
 {
-	ApmFingerprint *fp = apm_fingerprint_take();
+	ApmFingerprint *fp = apm_fingerprint_take(NULL);
 
 	apm_fingerprint_digests(fp);
 	apm_catalog_save_fingerprint(fp);
@@ -340,7 +428,7 @@ apm_fingerprint_drift(bool *recorded, TimestampTz *recorded_at)
 	*recorded = stored != NULL;
 	if (stored == NULL)
 		return NIL;
-	live = apm_fingerprint_take();
+	live = apm_fingerprint_take(NULL);
 	apm_fingerprint_digests(live);
 	return apm_fingerprint_diff(stored, live);
 }

@@ -709,8 +709,6 @@ report_drift(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("schema drift: %s was %s since the last migration",
 						change->object, change->change),
-				 errdetail("The schema fingerprint was recorded at %s.",
-						   timestamptz_to_str(recorded_at)),
 				 errhint("See ap_migrate_drift(); write the change as a revision, or undo it.")));
 	}
 	return changes == NIL;

@@ -4,15 +4,24 @@
  *	  ap_migrate_verify(): every pending revision applied, reverted and
  *	  re-applied in a subtransaction that is always rolled back.
  *
- * For each pending step up to the target, in upgrade order, the schema is
- * fingerprinted (fingerprint.c), the upgrade runs, the downgrade runs, the
- * schema is fingerprinted again and compared with the first, and the
- * upgrade runs once more so that the next step starts where a real
- * upgrade would.  Each run is a subtransaction of its own, so a failing
- * step is reported with its error and the steps that do not depend on it
- * are still verified.  Everything happens inside one more subtransaction,
- * which is rolled back at the end whatever happened: the database is left
- * as it was (the function checks that with a last fingerprint), and since
+ * For each pending step up to the target, in upgrade order:
+ *
+ *	 1. in a subtransaction: the upgrade runs, then the downgrade, and the
+ *		objects the two touched (touched.c) are fingerprinted
+ *		(fingerprint.c); the subtransaction is rolled back;
+ *	 2. the same objects are fingerprinted as they are again, before the
+ *		upgrade, and the two are compared: every difference is an object
+ *		the downgrade does not restore;
+ *	 3. the upgrade runs again, for good, so the next step starts where an
+ *		upgrade leaves it.  When step 2 found no difference this is the
+ *		upgrade re-applied on exactly the schema its downgrade produced.
+ *
+ * Each run is a subtransaction of its own, so a failing step is reported
+ * with its error (and, for a missing object, the revision that creates it)
+ * and the steps that do not depend on it are still verified.  Everything
+ * happens inside one more subtransaction, which is rolled back at the end
+ * whatever happened: the database is left as it was (the function checks
+ * that with a whole-schema fingerprint before and after), and since
  * nothing is committed no other session ever sees a step.
  *
  * Steps run as an upgrade runs them (execute.c, apm_run_step_sql): as the
@@ -23,10 +32,9 @@
  * revisions cannot run inside a transaction and are reported as skipped,
  * with every revision that depends on them.
  *
- * Cost: two fingerprints per step, each a query over the catalog of the
- * whole schema (the fingerprint of one object depends on others: a column
- * default on a function, an index on a renamed column).  See
- * docs/analysis.md for the figures.
+ * Cost: each upgrade runs twice and each downgrade once, plus two
+ * fingerprints of the objects the step touched, so verification grows
+ * with the steps and not with steps x schema (docs/analysis.md).
  *
  * Copyright (c) 2026, ap_migrate developers
  *
@@ -53,38 +61,6 @@ typedef struct VerifyArgs
 	MemoryContext callcxt;		/* where the rows go */
 	List	   *rows;
 } VerifyArgs;
-
-/* A fingerprint and the memory context that holds it */
-typedef struct HeldFingerprint
-{
-	MemoryContext cxt;
-	ApmFingerprint *fp;
-} HeldFingerprint;
-
-/* Fingerprint the schema now, into a context of its own */
-static HeldFingerprint
-take(MemoryContext parent)
-{
-	HeldFingerprint held;
-	MemoryContext oldcxt;
-
-	held.cxt = AllocSetContextCreate(parent, "ap_migrate fingerprint",
-									 ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(held.cxt);
-	held.fp = apm_fingerprint_take();
-	MemoryContextSwitchTo(oldcxt);
-	return held;
-}
-
-/* Free a fingerprint taken by take() */
-static void
-release(HeldFingerprint *held)
-{
-	if (held->cxt != NULL)
-		MemoryContextDelete(held->cxt);
-	held->cxt = NULL;
-	held->fp = NULL;
-}
 
 /*
  * Run one upgrade or downgrade in a subtransaction.  On error roll it
@@ -297,12 +273,103 @@ blocked_by(const ApmGraph *graph, const ApmNode *node, const bool *unusable)
 }
 
 /*
+ * Verify one step.  In a subtransaction rolled back afterwards: apply it,
+ * revert it, and fingerprint what the two touched (touched.c).  After the
+ * rollback, fingerprint the same objects as they were before and compare.
+ * Then apply the step again, for good (within verify's own rolled-back
+ * subtransaction), so that the next steps start where an upgrade would
+ * leave them.  The step's row is added; false when the step could not be
+ * applied, so that the revisions depending on it are skipped.
+ */
+static bool
+verify_step(VerifyArgs *args, ApmGraph *graph, int index,
+			const ApmRevisionDef *def, MemoryContext stepcxt)
+{
+	ApmNode    *node = &graph->nodes[index];
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *edata = NULL;
+	ApmScope   *scope = NULL;
+	ApmFingerprint *after_down = NULL;
+	const char *status = "ok";
+	char	   *detail = NULL;
+	char	   *error = NULL;
+
+	(void) apm_touched_take();	/* start from an empty set */
+
+	if (!node->has_downgrade)
+	{
+		if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
+		{
+			add_row(args, node->id, "failed", blame(graph, index, edata), error_text(edata));
+			return false;
+		}
+		add_row(args, node->id, "irreversible",
+				"The revision has no downgrade; it was applied and not reverted.", NULL);
+		return true;
+	}
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
+	{
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		add_row(args, node->id, "failed", blame(graph, index, edata), error_text(edata));
+		return false;
+	}
+	if (!run_phase(node, def, APM_DOWNGRADE, stepcxt, &edata))
+	{
+		status = "failed";
+		detail = "The downgrade failed.";
+		error = error_text(edata);
+	}
+	else
+	{
+		scope = apm_touched_take();
+		after_down = apm_fingerprint_take(scope);
+	}
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+
+	if (after_down != NULL)
+	{
+		ApmFingerprint *before = apm_fingerprint_take(scope);
+		List	   *changes = apm_fingerprint_diff(before, after_down);
+
+		if (changes != NIL)
+		{
+			detail = psprintf("The downgrade does not restore the schema: %s.%s%s",
+							  apm_fingerprint_describe_changes(changes),
+							  detail ? "  " : "", detail ? detail : "");
+			status = "differs";
+		}
+	}
+
+	/*
+	 * Re-apply: the state the next steps start from.  The schema is the one
+	 * the downgrade was just compared with, so when they matched this is
+	 * the upgrade applied again after its downgrade.
+	 */
+	if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
+	{
+		add_row(args, node->id, "failed",
+				"The upgrade failed when applied again.", error_text(edata));
+		return false;
+	}
+	node->applied = true;
+	add_row(args, node->id, status, detail, error);
+	return true;
+}
+
+/*
  * Verify the steps of plan, inside the subtransaction the caller rolls
- * back.  current is the fingerprint before the first step.
+ * back.
  */
 static void
-verify_steps(VerifyArgs *args, ApmGraph *graph, ApmPlan *plan,
-			 HeldFingerprint current, MemoryContext workcxt)
+verify_steps(VerifyArgs *args, ApmGraph *graph, ApmPlan *plan, MemoryContext workcxt)
 {
 	MemoryContext stepcxt = AllocSetContextCreate(workcxt, "ap_migrate verify step",
 												  ALLOCSET_DEFAULT_SIZES);
@@ -315,11 +382,7 @@ verify_steps(VerifyArgs *args, ApmGraph *graph, ApmPlan *plan,
 		ApmNode    *node = &graph->nodes[index];
 		MemoryContext oldcxt;
 		ApmRevisionDef **defs;
-		ApmRevisionDef *def;
 		char	   *checksum;
-		ErrorData  *edata = NULL;
-		HeldFingerprint after_down;
-		List	   *changes;
 		int			blocker;
 
 		CHECK_FOR_INTERRUPTS();
@@ -343,75 +406,18 @@ verify_steps(VerifyArgs *args, ApmGraph *graph, ApmPlan *plan,
 
 		oldcxt = MemoryContextSwitchTo(stepcxt);
 		defs = apm_catalog_fetch_steps(&node->id, 1, &checksum);
-		def = defs[0];
-		if (strcmp(apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional),
-				   checksum) != 0)
+		if (strcmp(apm_checksum(defs[0]->upgrade_sql, defs[0]->downgrade_sql,
+								defs[0]->transactional), checksum) != 0)
 		{
 			unusable[index] = true;
-			add_row(args, node->id, "failed", "Its SQL does not match its stored checksum; it was not run.",
-					NULL);
-			MemoryContextSwitchTo(oldcxt);
-			MemoryContextReset(stepcxt);
-			continue;
+			add_row(args, node->id, "failed",
+					"Its SQL does not match its stored checksum; it was not run.", NULL);
 		}
-
-		if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
-		{
+		else if (!verify_step(args, graph, index, defs[0], stepcxt))
 			unusable[index] = true;
-			add_row(args, node->id, "failed", blame(graph, index, edata), error_text(edata));
-		}
-		else if (!node->has_downgrade)
-		{
-			node->applied = true;
-			release(&current);
-			current = take(workcxt);
-			add_row(args, node->id, "irreversible",
-					"The revision has no downgrade; it was applied and not reverted.", NULL);
-		}
-		else if (!run_phase(node, def, APM_DOWNGRADE, stepcxt, &edata))
-		{
-			/* the upgrade stays: the next steps start after it */
-			node->applied = true;
-			release(&current);
-			current = take(workcxt);
-			add_row(args, node->id, "failed", "The downgrade failed.", error_text(edata));
-		}
-		else
-		{
-			after_down = take(workcxt);
-			MemoryContextSwitchTo(stepcxt);
-			changes = apm_fingerprint_diff(current.fp, after_down.fp);
-			if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
-			{
-				unusable[index] = true;
-				release(&current);
-				current = after_down;
-				add_row(args, node->id, "failed",
-						changes != NIL ?
-						psprintf("The upgrade failed when applied again after the downgrade, which left: %s.",
-								 apm_fingerprint_describe_changes(changes)) :
-						"The upgrade failed when applied again after the downgrade.",
-						error_text(edata));
-			}
-			else
-			{
-				node->applied = true;
-				release(&after_down);
-				release(&current);
-				current = take(workcxt);
-				if (changes != NIL)
-					add_row(args, node->id, "differs",
-							psprintf("The downgrade does not restore the schema: %s.",
-									 apm_fingerprint_describe_changes(changes)),
-							NULL);
-				else
-					add_row(args, node->id, "ok", NULL, NULL);
-			}
-		}
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(stepcxt);
 	}
-	release(&current);
 	MemoryContextDelete(stepcxt);
 }
 
@@ -428,8 +434,9 @@ verify_body(void *arg)
 	ApmGraph   *graph = apm_load_usable_graph(true);
 	ApmPlan    *plan = apm_resolve_plan(graph, args->target, APM_UPGRADE);
 	ApmPlan		runnable;
-	HeldFingerprint before;
-	HeldFingerprint after;
+	ApmFingerprint *before;
+	ApmFingerprint *after;
+	List	   *changes;
 	bool	   *unusable = palloc0(sizeof(bool) * Max(graph->nnodes, 1));
 	int			i;
 
@@ -448,17 +455,20 @@ verify_body(void *arg)
 	}
 	apm_check_steps(graph, &runnable, false);
 
-	before = take(workcxt);
+	oldcxt = MemoryContextSwitchTo(workcxt);
+	before = apm_fingerprint_take(NULL);
+	MemoryContextSwitchTo(oldcxt);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		HeldFingerprint current = take(workcxt);
-
-		verify_steps(args, graph, plan, current, workcxt);
+		apm_touched_start(workcxt);
+		verify_steps(args, graph, plan, workcxt);
+		apm_touched_stop();
 	}
 	PG_CATCH();
 	{
+		apm_touched_stop();
 		MemoryContextSwitchTo(oldcxt);
 		RollbackAndReleaseCurrentSubTransaction();
 		CurrentResourceOwner = oldowner;
@@ -470,10 +480,13 @@ verify_body(void *arg)
 	CurrentResourceOwner = oldowner;
 
 	/* the proof that nothing is left behind */
-	after = take(workcxt);
-	if (apm_fingerprint_diff(before.fp, after.fp) != NIL)
+	MemoryContextSwitchTo(workcxt);
+	after = apm_fingerprint_take(NULL);
+	changes = apm_fingerprint_diff(before, after);
+	if (changes != NIL)
 		elog(ERROR, "ap_migrate_verify() left the schema changed: %s",
-			 apm_fingerprint_describe_changes(apm_fingerprint_diff(before.fp, after.fp)));
+			 apm_fingerprint_describe_changes(changes));
+	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(workcxt);
 }
 
