@@ -269,7 +269,12 @@ apm_fingerprint_take(const ApmScope *scope)
 							 GUC_ACTION_SAVE, true, 0, false);
 	if (plans[k] == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(build_query(k), k ? 5 : 0, types);
+		/*
+		 * A generic plan: the query is large and cheap to run on a few
+		 * objects; planning it anew for each call would cost ten times more.
+		 */
+		SPIPlanPtr	p = SPI_prepare_cursor(build_query(k), k ? 5 : 0, types,
+										   CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL)
 			elog(ERROR, "could not prepare the schema fingerprint query: %s",

@@ -289,8 +289,9 @@ verify_step(VerifyArgs *args, ApmGraph *graph, int index,
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	ErrorData  *edata = NULL;
-	ApmScope   *scope = NULL;
-	ApmFingerprint *after_down = NULL;
+	ApmScope   *volatile scope = NULL;
+	ApmFingerprint *volatile after_down = NULL;
+	volatile ApmOperation phase = APM_UPGRADE;
 	const char *status = "ok";
 	char	   *detail = NULL;
 	char	   *error = NULL;
@@ -309,30 +310,54 @@ verify_step(VerifyArgs *args, ApmGraph *graph, int index,
 		return true;
 	}
 
+	/*
+	 * The probe: one subtransaction for the upgrade and the downgrade (its
+	 * rollback is what undoes them, so they need none of their own).
+	 */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
-	if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
+	PG_TRY();
 	{
-		RollbackAndReleaseCurrentSubTransaction();
+		phase = APM_UPGRADE;
+		apm_run_step_sql(node, def, APM_UPGRADE);
+		phase = APM_DOWNGRADE;
+		apm_run_step_sql(node, def, APM_DOWNGRADE);
+		MemoryContextSwitchTo(stepcxt);
+		scope = apm_touched_take();
+		after_down = apm_fingerprint_take(scope);
 		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(stepcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+		{
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			ReThrowError(edata);
+		}
+	}
+	PG_END_TRY();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+
+	if (edata != NULL && phase == APM_UPGRADE)
+	{
 		add_row(args, node->id, "failed", blame(graph, index, edata), error_text(edata));
 		return false;
 	}
-	if (!run_phase(node, def, APM_DOWNGRADE, stepcxt, &edata))
+	if (edata != NULL)
 	{
 		status = "failed";
 		detail = "The downgrade failed.";
 		error = error_text(edata);
+		edata = NULL;
 	}
-	else
-	{
-		scope = apm_touched_take();
-		after_down = apm_fingerprint_take(scope);
-	}
-	RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
 
 	if (after_down != NULL)
 	{
