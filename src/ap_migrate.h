@@ -201,6 +201,8 @@ typedef struct ApmFingerprint
 	int			n;
 	char	  **objects;		/* "table public.t", "index public.i", ... */
 	char	  **descriptions;	/* or their MD5 digests, when recorded */
+	char	   *unit_kinds;		/* the unit each object belongs to: 'r'elation, */
+	Oid		   *units;			/* 'f'unction, 't'ype, 'n'amespace, 'e'xtension */
 } ApmFingerprint;
 
 /* Units of a scoped fingerprint: OIDs of what a step touched (touched.c) */

@@ -1360,6 +1360,8 @@ apm_catalog_load_fingerprint(TimestampTz *recorded_at)
 		(void) get_text_array(tuple, 3, &digests);
 		fp->objects = objects;
 		fp->descriptions = digests;
+		fp->unit_kinds = NULL;	/* not recorded */
+		fp->units = NULL;
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return fp;

@@ -67,10 +67,11 @@ static const char fingerprint_sql[] =
 "     AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d"
 "                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 "                        AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'))"
-"SELECT o, d FROM ("
+"SELECT o, d, k, u FROM ("
 " SELECT 'schema ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(ns.nspname) AS o,"
 "        pg_catalog.concat_ws(' ', 'owner', pg_catalog.pg_get_userbyid(ns.nspowner),"
 "          'comment', dd.description) AS d"
+",        'n'::\"char\" AS k, ns.oid AS u"
 "   FROM ns"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) ns.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass"
@@ -79,6 +80,7 @@ static const char fingerprint_sql[] =
 " UNION ALL"
 " SELECT 'extension ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(e.extname),"
 "        pg_catalog.concat_ws(' ', 'version', e.extversion, 'schema', n.nspname)"
+",        'e'::\"char\", e.oid"
 "   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
 "  WHERE @EXT@ AND e.extname OPERATOR(pg_catalog.<>) ALL (ARRAY['plpgsql', 'ap_migrate'])"
 " UNION ALL"
@@ -96,6 +98,7 @@ static const char fingerprint_sql[] =
 "                  s.seqmax, s.seqmin, s.seqcache, s.seqcycle)"
 "             FROM pg_catalog.pg_sequence s WHERE s.seqrelid OPERATOR(pg_catalog.=) r.oid),"
 "          'comment', dd.description)"
+",        'r'::\"char\", r.oid"
 "   FROM rel r"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) r.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
@@ -109,6 +112,7 @@ static const char fingerprint_sql[] =
 "          'default', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), 'identity', a.attidentity,"
 "          'generated', a.attgenerated, 'collation', a.attcollation::pg_catalog.regcollation,"
 "          'comment', dd.description)"
+",        'r'::\"char\", r.oid"
 "   FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) r.oid"
 "   LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid"
 "        AND ad.adnum OPERATOR(pg_catalog.=) a.attnum"
@@ -122,6 +126,7 @@ static const char fingerprint_sql[] =
 "          ' on ' OPERATOR(pg_catalog.||) r.qname,"
 "        pg_catalog.concat_ws(' ', pg_catalog.pg_get_constraintdef(k.oid), 'validated', k.convalidated,"
 "          'comment', dd.description)"
+",        'r'::\"char\", r.oid"
 "   FROM rel r JOIN pg_catalog.pg_constraint k ON k.conrelid OPERATOR(pg_catalog.=) r.oid"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) k.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass"
@@ -131,6 +136,7 @@ static const char fingerprint_sql[] =
 "          ' on ' OPERATOR(pg_catalog.||) r.qname,"
 "        pg_catalog.concat_ws(' ', pg_catalog.pg_get_triggerdef(t.oid), 'enabled', t.tgenabled,"
 "          'comment', dd.description)"
+",        'r'::\"char\", r.oid"
 "   FROM rel r JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) r.oid"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) t.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass"
@@ -144,6 +150,7 @@ static const char fingerprint_sql[] =
 "          'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid),"
 "          'check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),"
 "          'comment', dd.description)"
+",        'r'::\"char\", r.oid"
 "   FROM rel r JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) r.oid"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) p.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass"
@@ -154,6 +161,7 @@ static const char fingerprint_sql[] =
 "        pg_catalog.concat_ws(' ', 'owner', pg_catalog.pg_get_userbyid(f.proowner),"
 "          CASE WHEN f.prokind OPERATOR(pg_catalog.<>) 'a' THEN pg_catalog.pg_get_functiondef(f.oid) END,"
 "          'comment', dd.description)"
+",        'f'::\"char\", f.oid"
 "   FROM pg_catalog.pg_proc f JOIN ns ON ns.oid OPERATOR(pg_catalog.=) f.pronamespace"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) f.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
@@ -178,6 +186,7 @@ static const char fingerprint_sql[] =
 "               FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) t.typrelid"
 "                AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) END,"
 "          'comment', dd.description)"
+",        't'::\"char\", t.oid"
 "   FROM pg_catalog.pg_type t JOIN ns ON ns.oid OPERATOR(pg_catalog.=) t.typnamespace"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) t.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass"
@@ -293,6 +302,8 @@ apm_fingerprint_take(const ApmScope *scope)
 	fp->n = (int) SPI_processed;
 	fp->objects = palloc(sizeof(char *) * Max(fp->n, 1));
 	fp->descriptions = palloc(sizeof(char *) * Max(fp->n, 1));
+	fp->unit_kinds = palloc(sizeof(char) * Max(fp->n, 1));
+	fp->units = palloc(sizeof(Oid) * Max(fp->n, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
@@ -303,6 +314,8 @@ apm_fingerprint_take(const ApmScope *scope)
 		fp->objects[i] = TextDatumGetCString(d);
 		d = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull);
 		fp->descriptions[i] = isnull ? pstrdup("") : TextDatumGetCString(d);
+		fp->unit_kinds[i] = DatumGetChar(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull));
+		fp->units[i] = DatumGetObjectId(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull));
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return fp;
@@ -359,7 +372,7 @@ apm_fingerprint_diff(const ApmFingerprint *before, const ApmFingerprint *after)
 			if (strcmp(before->descriptions[i], after->descriptions[j]) != 0)
 			{
 				change = palloc(sizeof(ApmSchemaChange));
-				change->object = after->objects[j];
+				change->object = pstrdup(after->objects[j]);
 				change->change = "changed";
 				changes = lappend(changes, change);
 			}
@@ -370,12 +383,12 @@ apm_fingerprint_diff(const ApmFingerprint *before, const ApmFingerprint *after)
 		change = palloc(sizeof(ApmSchemaChange));
 		if (cmp < 0)
 		{
-			change->object = before->objects[i++];
+			change->object = pstrdup(before->objects[i++]);
 			change->change = "removed";
 		}
 		else
 		{
-			change->object = after->objects[j++];
+			change->object = pstrdup(after->objects[j++]);
 			change->change = "added";
 		}
 		changes = lappend(changes, change);

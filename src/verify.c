@@ -4,17 +4,15 @@
  *	  ap_migrate_verify(): every pending revision applied, reverted and
  *	  re-applied in a subtransaction that is always rolled back.
  *
- * For each pending step up to the target, in upgrade order:
- *
- *	 1. in a subtransaction: the upgrade runs, then the downgrade, and the
- *		objects the two touched (touched.c) are fingerprinted
- *		(fingerprint.c); the subtransaction is rolled back;
- *	 2. the same objects are fingerprinted as they are again, before the
- *		upgrade, and the two are compared: every difference is an object
- *		the downgrade does not restore;
- *	 3. the upgrade runs again, for good, so the next step starts where an
- *		upgrade leaves it.  When step 2 found no difference this is the
- *		upgrade re-applied on exactly the schema its downgrade produced.
+ * For each pending step up to the target, in upgrade order, the upgrade
+ * runs, then the downgrade; the objects the two touched (touched.c) are
+ * fingerprinted (fingerprint.c) and compared with what they were before
+ * the upgrade: every difference is an object the downgrade does not
+ * restore.  Then the upgrade runs again, after its downgrade; the revert
+ * and the re-apply are rolled back and the next step starts from the
+ * first application.  What objects were before a step comes
+ * from a map of the whole schema, taken once at the start and kept up to
+ * date with the fingerprints of what each step touched.
  *
  * Each run is a subtransaction of its own, so a failing step is reported
  * with its error (and, for a missing object, the revision that creates it)
@@ -33,8 +31,8 @@
  * with every revision that depends on them.
  *
  * Cost: each upgrade runs twice and each downgrade once, plus two
- * fingerprints of the objects the step touched, so verification grows
- * with the steps and not with steps x schema (docs/analysis.md).
+ * fingerprints of the objects the step touched and a pass over the map,
+ * so verification does not fingerprint steps x schema (docs/analysis.md).
  *
  * Copyright (c) 2026, ap_migrate developers
  *
@@ -48,6 +46,8 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "common/hashfn.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
@@ -273,119 +273,266 @@ blocked_by(const ApmGraph *graph, const ApmNode *node, const bool *unusable)
 }
 
 /*
- * Verify one step.  In a subtransaction rolled back afterwards: apply it,
- * revert it, and fingerprint what the two touched (touched.c).  After the
- * rollback, fingerprint the same objects as they were before and compare.
- * Then apply the step again, for good (within verify's own rolled-back
- * subtransaction), so that the next steps start where an upgrade would
- * leave them.  The step's row is added; false when the step could not be
- * applied, so that the revisions depending on it are skipped.
+ * The schema as the steps verified so far left it: every object of the
+ * fingerprint, by name, with its description and unit.  Filled from the
+ * whole-schema fingerprint taken first, then kept up to date from the
+ * fingerprints of what each step touched, so that the state before a step
+ * is known without fingerprinting the whole schema again.
+ */
+typedef struct SchemaEntry
+{
+	char	   *name;			/* the key */
+	char	   *description;
+	char		unit_kind;
+	Oid			unit;
+} SchemaEntry;
+
+static MemoryContext schema_cxt = NULL;
+
+/* hash of the string a key points to */
+static uint32
+entry_hash(const void *key, Size keysize)
+{
+	const char *name = *(char *const *) key;
+
+	return string_hash(name, strlen(name) + 1);
+}
+
+/* comparison of the strings two keys point to */
+static int
+entry_match(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(char *const *) key1, *(char *const *) key2);
+}
+
+/* Create the map in cxt */
+static HTAB *
+schema_create(MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	schema_cxt = cxt;
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(SchemaEntry);
+	ctl.hash = entry_hash;
+	ctl.match = entry_match;
+	ctl.hcxt = cxt;
+	return hash_create("ap_migrate verify schema", 1024, &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
+/* Enter the objects of fp into the map */
+static void
+schema_add(HTAB *schema, const ApmFingerprint *fp)
+{
+	int			i;
+
+	for (i = 0; i < fp->n; i++)
+	{
+		char	   *key = fp->objects[i];
+		bool		found;
+		SchemaEntry *entry = hash_search(schema, &key, HASH_ENTER, &found);
+
+		if (found)
+			pfree(entry->description);
+		else
+			entry->name = MemoryContextStrdup(schema_cxt, fp->objects[i]);
+		entry->description = MemoryContextStrdup(schema_cxt, fp->descriptions[i]);
+		entry->unit_kind = fp->unit_kinds[i];
+		entry->unit = fp->units[i];
+	}
+}
+
+/* Is the unit in scope? */
+static bool
+in_scope(const ApmScope *scope, char kind, Oid unit)
+{
+	switch (kind)
+	{
+		case 'r':
+			return list_member_oid(scope->relations, unit);
+		case 'f':
+			return list_member_oid(scope->functions, unit);
+		case 't':
+			return list_member_oid(scope->types, unit);
+		case 'n':
+			return list_member_oid(scope->namespaces, unit);
+		case 'e':
+			return list_member_oid(scope->extensions, unit);
+		default:
+			return false;
+	}
+}
+
+/* qsort comparator of SchemaEntry pointers by name */
+static int
+compare_entries(const void *a, const void *b)
+{
+	return strcmp((*(SchemaEntry *const *) a)->name, (*(SchemaEntry *const *) b)->name);
+}
+
+/*
+ * The objects of the map that belong to the units of scope, as a
+ * fingerprint sorted by name whose strings are the map's; with remove,
+ * they are also taken out of the map (the caller frees the strings).
+ */
+static ApmFingerprint *
+schema_select(HTAB *schema, const ApmScope *scope, bool remove)
+{
+	HASH_SEQ_STATUS status;
+	SchemaEntry *entry;
+	SchemaEntry **found = palloc(sizeof(SchemaEntry *) * 16);
+	int			n = 0;
+	int			size = 16;
+	ApmFingerprint *fp = palloc0(sizeof(ApmFingerprint));
+	int			i;
+
+	hash_seq_init(&status, schema);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (!in_scope(scope, entry->unit_kind, entry->unit))
+			continue;
+		if (n == size)
+		{
+			size *= 2;
+			found = repalloc(found, sizeof(SchemaEntry *) * size);
+		}
+		found[n] = palloc(sizeof(SchemaEntry));
+		memcpy(found[n], entry, sizeof(SchemaEntry));
+		n++;
+		if (remove)
+			(void) hash_search(schema, &entry->name, HASH_REMOVE, NULL);
+	}
+	qsort(found, n, sizeof(SchemaEntry *), compare_entries);
+	fp->n = n;
+	fp->objects = palloc(sizeof(char *) * Max(n, 1));
+	fp->descriptions = palloc(sizeof(char *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		fp->objects[i] = found[i]->name;
+		fp->descriptions[i] = found[i]->description;
+	}
+	return fp;
+}
+
+/*
+ * Bring the map up to date after a step touched the units of scope:
+ * fingerprint them as they are now and replace what the map had.
+ */
+static void
+schema_refresh(HTAB *schema, const ApmScope *scope)
+{
+	ApmFingerprint *old = schema_select(schema, scope, true);
+	int			i;
+
+	for (i = 0; i < old->n; i++)
+	{
+		pfree(old->objects[i]);
+		pfree(old->descriptions[i]);
+	}
+	schema_add(schema, apm_fingerprint_take(scope));
+}
+
+/*
+ * Verify one step: apply it; then, in a subtransaction, revert it, compare
+ * the objects the two touched (touched.c) with what the map says they
+ * were before, and apply it again.  The subtransaction is always rolled
+ * back, which leaves the step applied as first: the steps after it can be
+ * verified even when the revert or the re-apply failed, and verify holds
+ * no more locks than an upgrade of the same steps would (a chain of a
+ * thousand CREATE TABLE otherwise runs out of lock table).  The map
+ * follows.
+ * The step's row is added; false when the step could not be applied at
+ * all, so that the revisions depending on it are skipped.
  */
 static bool
 verify_step(VerifyArgs *args, ApmGraph *graph, int index,
-			const ApmRevisionDef *def, MemoryContext stepcxt)
+			const ApmRevisionDef *def, HTAB *schema, MemoryContext stepcxt)
 {
 	ApmNode    *node = &graph->nodes[index];
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	ErrorData  *edata = NULL;
 	ApmScope   *volatile scope = NULL;
-	ApmFingerprint *volatile after_down = NULL;
-	volatile ApmOperation phase = APM_UPGRADE;
-	const char *status = "ok";
+	List	   *volatile changes = NIL;
+	volatile ApmOperation phase = APM_DOWNGRADE;
+	ApmScope   *touched;
+	const char *status;
 	char	   *detail = NULL;
-	char	   *error = NULL;
 
 	(void) apm_touched_take();	/* start from an empty set */
 
+	if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
+	{
+		add_row(args, node->id, "failed", blame(graph, index, edata), error_text(edata));
+		return false;
+	}
+	node->applied = true;
 	if (!node->has_downgrade)
 	{
-		if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
-		{
-			add_row(args, node->id, "failed", blame(graph, index, edata), error_text(edata));
-			return false;
-		}
+		schema_refresh(schema, apm_touched_take());
 		add_row(args, node->id, "irreversible",
 				"The revision has no downgrade; it was applied and not reverted.", NULL);
 		return true;
 	}
 
-	/*
-	 * The probe: one subtransaction for the upgrade and the downgrade (its
-	 * rollback is what undoes them, so they need none of their own).
-	 */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		phase = APM_UPGRADE;
-		apm_run_step_sql(node, def, APM_UPGRADE);
-		phase = APM_DOWNGRADE;
+		ApmFingerprint *after_down;
+
 		apm_run_step_sql(node, def, APM_DOWNGRADE);
 		MemoryContextSwitchTo(stepcxt);
 		scope = apm_touched_take();
 		after_down = apm_fingerprint_take(scope);
+		changes = apm_fingerprint_diff(schema_select(schema, scope, false), after_down);
 		MemoryContextSwitchTo(oldcxt);
+		phase = APM_UPGRADE;
+		apm_run_step_sql(node, def, APM_UPGRADE);
+		RollbackAndReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(stepcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 		{
-			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcxt);
 			CurrentResourceOwner = oldowner;
 			ReThrowError(edata);
 		}
 	}
 	PG_END_TRY();
-	RollbackAndReleaseCurrentSubTransaction();
 	MemoryContextSwitchTo(oldcxt);
 	CurrentResourceOwner = oldowner;
 
-	if (edata != NULL && phase == APM_UPGRADE)
-	{
-		add_row(args, node->id, "failed", blame(graph, index, edata), error_text(edata));
-		return false;
-	}
-	if (edata != NULL)
+	/* what the step left, whichever way it ended */
+	touched = apm_touched_take();
+	if (scope != NULL)
+		apm_scope_union(touched, scope);
+	schema_refresh(schema, touched);
+
+	status = changes != NIL ? "differs" : "ok";
+	if (changes != NIL)
+		detail = psprintf("The downgrade does not restore the schema: %s.",
+						  apm_fingerprint_describe_changes(changes));
+	if (edata != NULL && phase == APM_DOWNGRADE)
 	{
 		status = "failed";
 		detail = "The downgrade failed.";
-		error = error_text(edata);
-		edata = NULL;
 	}
-
-	if (after_down != NULL)
+	else if (edata != NULL)
 	{
-		ApmFingerprint *before = apm_fingerprint_take(scope);
-		List	   *changes = apm_fingerprint_diff(before, after_down);
-
-		if (changes != NIL)
-		{
-			detail = psprintf("The downgrade does not restore the schema: %s.%s%s",
-							  apm_fingerprint_describe_changes(changes),
-							  detail ? "  " : "", detail ? detail : "");
-			status = "differs";
-		}
+		if (changes == NIL)
+			status = "failed";
+		detail = psprintf("%s%sThe upgrade failed when applied again after the downgrade.",
+						  detail ? detail : "", detail ? "  " : "");
 	}
-
-	/*
-	 * Re-apply: the state the next steps start from.  The schema is the one
-	 * the downgrade was just compared with, so when they matched this is
-	 * the upgrade applied again after its downgrade.
-	 */
-	if (!run_phase(node, def, APM_UPGRADE, stepcxt, &edata))
-	{
-		add_row(args, node->id, "failed",
-				"The upgrade failed when applied again.", error_text(edata));
-		return false;
-	}
-	node->applied = true;
-	add_row(args, node->id, status, detail, error);
+	add_row(args, node->id, status, detail, edata ? error_text(edata) : NULL);
 	return true;
 }
 
@@ -394,7 +541,8 @@ verify_step(VerifyArgs *args, ApmGraph *graph, int index,
  * back.
  */
 static void
-verify_steps(VerifyArgs *args, ApmGraph *graph, ApmPlan *plan, MemoryContext workcxt)
+verify_steps(VerifyArgs *args, ApmGraph *graph, ApmPlan *plan, HTAB *schema,
+			 MemoryContext workcxt)
 {
 	MemoryContext stepcxt = AllocSetContextCreate(workcxt, "ap_migrate verify step",
 												  ALLOCSET_DEFAULT_SIZES);
@@ -438,7 +586,7 @@ verify_steps(VerifyArgs *args, ApmGraph *graph, ApmPlan *plan, MemoryContext wor
 			add_row(args, node->id, "failed",
 					"Its SQL does not match its stored checksum; it was not run.", NULL);
 		}
-		else if (!verify_step(args, graph, index, defs[0], stepcxt))
+		else if (!verify_step(args, graph, index, defs[0], schema, stepcxt))
 			unusable[index] = true;
 		MemoryContextSwitchTo(oldcxt);
 		MemoryContextReset(stepcxt);
@@ -487,8 +635,11 @@ verify_body(void *arg)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
+		HTAB	   *schema = schema_create(workcxt);
+
+		schema_add(schema, before);
 		apm_touched_start(workcxt);
-		verify_steps(args, graph, plan, workcxt);
+		verify_steps(args, graph, plan, schema, workcxt);
 		apm_touched_stop();
 	}
 	PG_CATCH();
