@@ -191,7 +191,8 @@ static const char fingerprint_sql[] =
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) t.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass"
 "        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
-"  WHERE @TYPE@ AND (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['e', 'd', 'r', 'm', 'b']::\"char\"[])"
+"  WHERE @TYPE@ AND t.typcategory OPERATOR(pg_catalog.<>) 'A'"
+"    AND (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['e', 'd', 'r', 'm', 'b']::\"char\"[])"
 "     OR (t.typtype OPERATOR(pg_catalog.=) 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c"
 "          WHERE c.oid OPERATOR(pg_catalog.=) t.typrelid) OPERATOR(pg_catalog.=) 'c'))"
 ") f ORDER BY o COLLATE \"C\"";
