@@ -44,7 +44,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 # pg_regress suites (sql/ + expected/), in dependency order
 REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session example lint verify drift
 # isolation specs (test/specs + test/expected)
-ISOLATION = concurrent_upgrade upgrade_vs_downgrade
+ISOLATION = concurrent_upgrade upgrade_vs_downgrade verify_reader
 ISOLATION_OPTS = --inputdir=test
 # TAP tests (test/t)
 TAP_TESTS = 1
