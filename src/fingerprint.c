@@ -16,8 +16,11 @@
  * table dropped and created again with the same definition has the same
  * fingerprint.  Descriptions come from the server's own deparsers
  * (pg_get_indexdef, pg_get_constraintdef, pg_get_expr, ...) with
- * search_path set to pg_catalog alone, so they are schema-qualified and do
- * not depend on the caller's session.
+ * search_path set to pg_catalog, pg_temp, so they are schema-qualified and
+ * do not depend on the caller's session.  The query names every function,
+ * operator, type and collation with its schema, and pg_temp comes last:
+ * it may run inside an upgrade, as the caller, and nothing a caller
+ * planted in pg_temp may be picked up.
  *
  * ap_migrate_verify() compares fingerprints taken before an upgrade and
  * after its downgrade; the drift check compares the live schema with the
@@ -63,7 +66,7 @@ static const char fingerprint_sql[] =
 "         pg_catalog.quote_ident(ns.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)"
 "         pg_catalog.quote_ident(c.relname) AS qname"
 "    FROM pg_catalog.pg_class c JOIN ns ON ns.oid OPERATOR(pg_catalog.=) c.relnamespace"
-"   WHERE @REL@ AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f', 'i', 'I']::\"char\"[])"
+"   WHERE @REL@ AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S', 'f', 'i', 'I']::pg_catalog.\"char\"[])"
 "     AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d"
 "                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 "                        AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'))"
@@ -71,7 +74,7 @@ static const char fingerprint_sql[] =
 " SELECT 'schema ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(ns.nspname) AS o,"
 "        pg_catalog.concat_ws(' ', 'owner', pg_catalog.pg_get_userbyid(ns.nspowner),"
 "          'comment', dd.description) AS d"
-",        'n'::\"char\" AS k, ns.oid AS u"
+",        'n'::pg_catalog.\"char\" AS k, ns.oid AS u"
 "   FROM ns"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) ns.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass"
@@ -80,7 +83,7 @@ static const char fingerprint_sql[] =
 " UNION ALL"
 " SELECT 'extension ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(e.extname),"
 "        pg_catalog.concat_ws(' ', 'version', e.extversion, 'schema', n.nspname)"
-",        'e'::\"char\", e.oid"
+",        'e'::pg_catalog.\"char\", e.oid"
 "   FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
 "  WHERE @EXT@ AND e.extname OPERATOR(pg_catalog.<>) ALL (ARRAY['plpgsql', 'ap_migrate'])"
 " UNION ALL"
@@ -89,16 +92,16 @@ static const char fingerprint_sql[] =
 "          ELSE 'index ' END OPERATOR(pg_catalog.||) r.qname,"
 "        pg_catalog.concat_ws(' ', 'kind', r.relkind, 'owner', pg_catalog.pg_get_userbyid(r.relowner),"
 "          'persistence', r.relpersistence, 'rls', r.relrowsecurity, 'force_rls', r.relforcerowsecurity,"
-"          'options', r.reloptions::text,"
-"          CASE WHEN r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['i', 'I']::\"char\"[])"
+"          'options', r.reloptions::pg_catalog.text,"
+"          CASE WHEN r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['i', 'I']::pg_catalog.\"char\"[])"
 "               THEN pg_catalog.pg_get_indexdef(r.oid) END,"
-"          CASE WHEN r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::\"char\"[])"
+"          CASE WHEN r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::pg_catalog.\"char\"[])"
 "               THEN pg_catalog.pg_get_viewdef(r.oid) END,"
 "          (SELECT pg_catalog.concat_ws(' ', s.seqtypid::pg_catalog.regtype, s.seqstart, s.seqincrement,"
 "                  s.seqmax, s.seqmin, s.seqcache, s.seqcycle)"
 "             FROM pg_catalog.pg_sequence s WHERE s.seqrelid OPERATOR(pg_catalog.=) r.oid),"
 "          'comment', dd.description)"
-",        'r'::\"char\", r.oid"
+",        'r'::pg_catalog.\"char\", r.oid"
 "   FROM rel r"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) r.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
@@ -112,7 +115,7 @@ static const char fingerprint_sql[] =
 "          'default', pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), 'identity', a.attidentity,"
 "          'generated', a.attgenerated, 'collation', a.attcollation::pg_catalog.regcollation,"
 "          'comment', dd.description)"
-",        'r'::\"char\", r.oid"
+",        'r'::pg_catalog.\"char\", r.oid"
 "   FROM rel r JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) r.oid"
 "   LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid OPERATOR(pg_catalog.=) a.attrelid"
 "        AND ad.adnum OPERATOR(pg_catalog.=) a.attnum"
@@ -120,13 +123,13 @@ static const char fingerprint_sql[] =
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 "        AND dd.objsubid OPERATOR(pg_catalog.=) a.attnum"
 "  WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"
-"    AND r.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 'I', 'S']::\"char\"[])"
+"    AND r.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 'I', 'S']::pg_catalog.\"char\"[])"
 " UNION ALL"
 " SELECT 'constraint ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(k.conname) OPERATOR(pg_catalog.||)"
 "          ' on ' OPERATOR(pg_catalog.||) r.qname,"
 "        pg_catalog.concat_ws(' ', pg_catalog.pg_get_constraintdef(k.oid), 'validated', k.convalidated,"
 "          'comment', dd.description)"
-",        'r'::\"char\", r.oid"
+",        'r'::pg_catalog.\"char\", r.oid"
 "   FROM rel r JOIN pg_catalog.pg_constraint k ON k.conrelid OPERATOR(pg_catalog.=) r.oid"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) k.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass"
@@ -136,7 +139,7 @@ static const char fingerprint_sql[] =
 "          ' on ' OPERATOR(pg_catalog.||) r.qname,"
 "        pg_catalog.concat_ws(' ', pg_catalog.pg_get_triggerdef(t.oid), 'enabled', t.tgenabled,"
 "          'comment', dd.description)"
-",        'r'::\"char\", r.oid"
+",        'r'::pg_catalog.\"char\", r.oid"
 "   FROM rel r JOIN pg_catalog.pg_trigger t ON t.tgrelid OPERATOR(pg_catalog.=) r.oid"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) t.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass"
@@ -146,22 +149,22 @@ static const char fingerprint_sql[] =
 " SELECT 'policy ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(p.polname) OPERATOR(pg_catalog.||)"
 "          ' on ' OPERATOR(pg_catalog.||) r.qname,"
 "        pg_catalog.concat_ws(' ', 'command', p.polcmd, 'permissive', p.polpermissive,"
-"          'roles', p.polroles::pg_catalog.regrole[]::text,"
+"          'roles', p.polroles::pg_catalog.regrole[]::pg_catalog.text,"
 "          'using', pg_catalog.pg_get_expr(p.polqual, p.polrelid),"
 "          'check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),"
 "          'comment', dd.description)"
-",        'r'::\"char\", r.oid"
+",        'r'::pg_catalog.\"char\", r.oid"
 "   FROM rel r JOIN pg_catalog.pg_policy p ON p.polrelid OPERATOR(pg_catalog.=) r.oid"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) p.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass"
 "        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
 " UNION ALL"
 " SELECT CASE f.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END"
-"          OPERATOR(pg_catalog.||) f.oid::pg_catalog.regprocedure::text,"
+"          OPERATOR(pg_catalog.||) f.oid::pg_catalog.regprocedure::pg_catalog.text,"
 "        pg_catalog.concat_ws(' ', 'owner', pg_catalog.pg_get_userbyid(f.proowner),"
 "          CASE WHEN f.prokind OPERATOR(pg_catalog.<>) 'a' THEN pg_catalog.pg_get_functiondef(f.oid) END,"
 "          'comment', dd.description)"
-",        'f'::\"char\", f.oid"
+",        'f'::pg_catalog.\"char\", f.oid"
 "   FROM pg_catalog.pg_proc f JOIN ns ON ns.oid OPERATOR(pg_catalog.=) f.pronamespace"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) f.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass"
@@ -186,16 +189,16 @@ static const char fingerprint_sql[] =
 "               FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) t.typrelid"
 "                AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) END,"
 "          'comment', dd.description)"
-",        't'::\"char\", t.oid"
+",        't'::pg_catalog.\"char\", t.oid"
 "   FROM pg_catalog.pg_type t JOIN ns ON ns.oid OPERATOR(pg_catalog.=) t.typnamespace"
 "   LEFT JOIN pg_catalog.pg_description dd ON dd.objoid OPERATOR(pg_catalog.=) t.oid"
 "        AND dd.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass"
 "        AND dd.objsubid OPERATOR(pg_catalog.=) 0"
 "  WHERE @TYPE@ AND t.typcategory OPERATOR(pg_catalog.<>) 'A'"
-"    AND (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['e', 'd', 'r', 'm', 'b']::\"char\"[])"
+"    AND (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['e', 'd', 'r', 'm', 'b']::pg_catalog.\"char\"[])"
 "     OR (t.typtype OPERATOR(pg_catalog.=) 'c' AND (SELECT c.relkind FROM pg_catalog.pg_class c"
 "          WHERE c.oid OPERATOR(pg_catalog.=) t.typrelid) OPERATOR(pg_catalog.=) 'c'))"
-") f ORDER BY o COLLATE \"C\"";
+") f ORDER BY o COLLATE pg_catalog.\"C\"";
 
 /* The filters of the fingerprint query, whole or scoped ($1 .. $5) */
 static const char *const filter_tokens[5] = {"@REL@", "@FUNC@", "@TYPE@", "@NS@", "@EXT@"};
@@ -275,7 +278,7 @@ apm_fingerprint_take(const ApmScope *scope)
 		values[4] = oid_array(scope->extensions);
 	}
 	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog", PGC_USERSET, PGC_S_SESSION,
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	if (plans[k] == NULL)
 	{
