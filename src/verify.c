@@ -644,11 +644,17 @@ verify_body(void *arg)
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
+		/* roll everything back first, then report the error as it was */
 		apm_touched_stop();
 		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
-		PG_RE_THROW();
+		ReThrowError(edata);
 	}
 	PG_END_TRY();
 	RollbackAndReleaseCurrentSubTransaction();
