@@ -15,16 +15,20 @@ OBJS = \
 	src/checksum.o \
 	src/citus.o \
 	src/execute.o \
+	src/fingerprint.o \
 	src/funcs.o \
 	src/graph.o \
 	src/guard.o \
+	src/lint.o \
 	src/offline.o \
 	src/register.o \
 	src/resolve.o \
 	src/script.o \
 	src/sqlcheck.o \
 	src/stepenv.o \
+	src/touched.o \
 	src/validate.o \
+	src/verify.o \
 	src/worker.o
 PGFILEDESC = "ap_migrate - schema migrations inside PostgreSQL"
 
@@ -45,9 +49,9 @@ PG_CPPFLAGS = -I$(srcdir)/src
 SCRIPTS = tools/ap-migrate-import
 
 # pg_regress suites (sql/ + expected/), in dependency order
-REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus transactions example
+REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus transactions example lint verify drift
 # isolation specs (test/specs + test/expected)
-ISOLATION = concurrent_upgrade upgrade_vs_downgrade
+ISOLATION = concurrent_upgrade upgrade_vs_downgrade verify_reader
 ISOLATION_OPTS = --inputdir=test
 # TAP tests (test/t)
 TAP_TESTS = 1

@@ -107,6 +107,22 @@ COMMENT ON TABLE ap_migrate.history IS 'append-only log: one row per applied or 
 CREATE INDEX history_revision_idx ON ap_migrate.history (revision);
 CREATE INDEX history_started_at_idx ON ap_migrate.history (started_at);
 
+-- The schema as the applied revisions left it: one fingerprint (objects
+-- and an MD5 digest of each one's description), replaced after every call
+-- that applied or reverted steps (after every commit in the procedures).
+-- ap_migrate_check() and ap_migrate_drift() compare the live schema with
+-- it.  Not dumped: a restored database gets a new one with its next
+-- migration.
+CREATE TABLE ap_migrate.schema_fingerprint (
+	id					integer NOT NULL,
+	recorded_at			timestamptz NOT NULL,
+	objects				text[] NOT NULL,
+	digests				text[] NOT NULL,
+	CONSTRAINT schema_fingerprint_pkey PRIMARY KEY (id),
+	CONSTRAINT schema_fingerprint_id_check CHECK (id OPERATOR(pg_catalog.=) 1)
+);
+COMMENT ON TABLE ap_migrate.schema_fingerprint IS 'the schema fingerprint recorded after the last applied steps, for drift detection';
+
 -- The log is append-only, even for the tables' owner.
 CREATE FUNCTION ap_migrate.history_append_only()
 RETURNS trigger
@@ -333,7 +349,63 @@ RETURNS boolean
 AS 'MODULE_PATHNAME', 'ap_migrate_check'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION pg_catalog.ap_migrate_check()
-	IS 'true when every head is applied and ap_migrate_validate() reports no error';
+	IS 'true when every head is applied, ap_migrate_validate() reports no error and the schema has not drifted';
+
+/* Analysis: lint, verification, drift (docs/analysis.md) */
+
+CREATE FUNCTION pg_catalog.ap_migrate_lint(
+	rev text DEFAULT NULL,
+	OUT revision text,
+	OUT statement integer,
+	OUT line integer,
+	OUT rule text,
+	OUT severity text,
+	OUT message text,
+	OUT hint text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ap_migrate_lint'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_catalog.ap_migrate_lint(text)
+	IS 'lock-aware lint of the pending revisions (rev NULL) or of the revisions rev names, against the live catalog';
+
+CREATE FUNCTION pg_catalog.ap_migrate_lint_sql(
+	sql text,
+	transactional boolean DEFAULT true,
+	name text DEFAULT 'sql',
+	OUT revision text,
+	OUT statement integer,
+	OUT line integer,
+	OUT rule text,
+	OUT severity text,
+	OUT message text,
+	OUT hint text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ap_migrate_lint_sql'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_catalog.ap_migrate_lint_sql(text, boolean, text)
+	IS 'lock-aware lint of migration SQL that is not registered';
+
+CREATE FUNCTION pg_catalog.ap_migrate_verify(
+	target text DEFAULT 'heads',
+	OUT revision text,
+	OUT status text,
+	OUT detail text,
+	OUT error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ap_migrate_verify'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_catalog.ap_migrate_verify(text)
+	IS 'apply, revert and re-apply every pending revision up to target in a subtransaction that is always rolled back; one row per revision';
+
+CREATE FUNCTION pg_catalog.ap_migrate_drift(
+	OUT object text,
+	OUT change text,
+	OUT recorded_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ap_migrate_drift'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+COMMENT ON FUNCTION pg_catalog.ap_migrate_drift()
+	IS 'schema objects that differ from the fingerprint recorded after the last applied steps';
 
 /*
  * Privileges.  New functions are executable by PUBLIC and new tables grant
@@ -364,6 +436,10 @@ REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_history(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_show(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_validate() FROM PUBLIC;
 REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_check() FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_lint(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_lint_sql(text, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_verify(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION pg_catalog.ap_migrate_drift() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ap_migrate.history_append_only() FROM PUBLIC;
 REVOKE ALL ON FUNCTION ap_migrate.catalog_guard() FROM PUBLIC;
 
@@ -385,12 +461,17 @@ GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_history(text) TO @extowner@ WITH
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_show(text) TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_validate() TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_check() TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_lint(text) TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_lint_sql(text, boolean, text) TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_verify(text) TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION pg_catalog.ap_migrate_drift() TO @extowner@ WITH GRANT OPTION;
 
 GRANT USAGE ON SCHEMA ap_migrate TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.revision TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.revision_edge TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.applied TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.history TO @extowner@ WITH GRANT OPTION;
+GRANT SELECT ON ap_migrate.schema_fingerprint TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.revision_seq TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON ap_migrate.history_seq TO @extowner@ WITH GRANT OPTION;
 

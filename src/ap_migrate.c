@@ -37,10 +37,27 @@ int			apm_lock_wait_timeout = 0;
 
 bool		apm_restore = false;
 bool		apm_citus_sequential = true;
+int			apm_lint_on_register_mode = APM_LINT_REGISTER_OFF;
+char	   *apm_lint_disable = NULL;
+int			apm_lint_min_severity = APM_LINT_INFO;
 
 static const struct config_enum_entry id_format_options[] = {
 	{"hex12", APM_ID_FORMAT_HEX12, false},
 	{"relaxed", APM_ID_FORMAT_RELAXED, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry lint_register_options[] = {
+	{"off", APM_LINT_REGISTER_OFF, false},
+	{"warn", APM_LINT_REGISTER_WARN, false},
+	{"refuse", APM_LINT_REGISTER_REFUSE, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry lint_severity_options[] = {
+	{"info", APM_LINT_INFO, false},
+	{"warning", APM_LINT_WARNING, false},
+	{"error", APM_LINT_ERROR, false},
 	{NULL, 0, false}
 };
 
@@ -145,6 +162,40 @@ _PG_init(void)
 										  "DDL on reference and distributed tables can follow each other in one call."),
 							 &apm_citus_sequential,
 							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * Lint (lint.c).  User settings: they only decide what is reported, or
+	 * make registration stricter.
+	 */
+	DefineCustomEnumVariable("ap_migrate.lint_on_register",
+							 gettext_noop("Lints each revision when it is registered."),
+							 gettext_noop("off does not lint; warn reports each finding of severity warning "
+										  "or error as a WARNING; refuse makes such a finding an error."),
+							 &apm_lint_on_register_mode,
+							 APM_LINT_REGISTER_OFF,
+							 lint_register_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("ap_migrate.lint_disable",
+							   gettext_noop("Lint rule codes not to report, separated by commas."),
+							   NULL,
+							   &apm_lint_disable,
+							   "",
+							   PGC_USERSET,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("ap_migrate.lint_min_severity",
+							 gettext_noop("Sets the lowest severity of lint findings reported."),
+							 NULL,
+							 &apm_lint_min_severity,
+							 APM_LINT_INFO,
+							 lint_severity_options,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);

@@ -7,11 +7,16 @@
  *
  *	 funcs.c     SQL-callable surface: argument checks, result building
  *	   |
+ *	 verify.c    verification: apply, revert, re-apply, always rolled back
+ *	   |
  *	 execute.c   operations: locking, running steps, bookkeeping
  *	 offline.c   offline mode: the same operations as a psql script
  *	 register.c  registration: validation of a revision, then storage
  *	   |
  *	 worker.c    non-transactional steps, at top level in a background worker
+ *	 lint.c      lock-aware lint: parse tree plus live catalog
+ *	 fingerprint.c  schema fingerprints, their comparison, drift
+ *	 touched.c   which objects a step touches (hooks, while verify runs)
  *	 resolve.c   targets and plans over an in-memory graph (pure logic)
  *	 validate.c  the validation report over the graph and the catalog
  *	 graph.c     the revision graph: building, heads, closures, order
@@ -89,6 +94,9 @@ extern int	apm_lock_retry_delay;
 extern int	apm_lock_wait_timeout;
 extern bool apm_restore;
 extern bool apm_citus_sequential;
+extern int	apm_lint_on_register_mode;
+extern char *apm_lint_disable;
+extern int	apm_lint_min_severity;
 
 /*
  * A revision as it is registered: the input of registration and what the
@@ -170,6 +178,74 @@ typedef struct ApmProblem
 	char	   *detail;
 } ApmProblem;
 
+/* Severity of a lint finding (ap_migrate.lint_min_severity) */
+typedef enum ApmLintSeverity
+{
+	APM_LINT_INFO,
+	APM_LINT_WARNING,
+	APM_LINT_ERROR
+} ApmLintSeverity;
+
+/* Values of ap_migrate.lint_on_register */
+typedef enum ApmLintRegisterMode
+{
+	APM_LINT_REGISTER_OFF,
+	APM_LINT_REGISTER_WARN,
+	APM_LINT_REGISTER_REFUSE
+} ApmLintRegisterMode;
+
+/* One finding of the lint */
+typedef struct ApmLintRow
+{
+	const char *revision;
+	int			stmtno;			/* 1-based statement of the upgrade SQL */
+	int			line;			/* where that statement starts */
+	const char *code;			/* stable rule code */
+	const char *severity;		/* "info", "warning" or "error" */
+	ApmLintSeverity level;
+	char	   *message;
+	const char *hint;			/* the safe rewrite */
+} ApmLintRow;
+
+/* revisions whose SQL the lint reads at a time */
+#define APM_LINT_BATCH 100
+
+/* A schema fingerprint: objects sorted by name (C collation) */
+typedef struct ApmFingerprint
+{
+	int			n;
+	char	  **objects;		/* "table public.t", "index public.i", ... */
+	char	  **descriptions;	/* or their MD5 digests, when recorded */
+	char	   *unit_kinds;		/* the unit each object belongs to: 'r'elation, */
+	Oid		   *units;			/* 'f'unction, 't'ype, 'n'amespace, 'e'xtension */
+} ApmFingerprint;
+
+/* Units of a scoped fingerprint: OIDs of what a step touched (touched.c) */
+typedef struct ApmScope
+{
+	List	   *relations;
+	List	   *functions;
+	List	   *types;
+	List	   *namespaces;
+	List	   *extensions;
+} ApmScope;
+
+/* One object that differs between two fingerprints */
+typedef struct ApmSchemaChange
+{
+	const char *object;
+	const char *change;			/* "added", "removed" or "changed" */
+} ApmSchemaChange;
+
+/* One row of ap_migrate_verify() */
+typedef struct ApmVerifyRow
+{
+	const char *revision;
+	const char *status;			/* ok, differs, failed, skipped, irreversible */
+	char	   *detail;
+	char	   *error;			/* the SQLSTATE and message of a failure */
+} ApmVerifyRow;
+
 /* graph.c */
 extern ApmGraph *apm_graph_create(int capacity);
 extern ApmNode *apm_graph_add_node(ApmGraph *graph, const char *id);
@@ -226,11 +302,33 @@ extern ApmStmtRole *apm_sql_roles(List *stmts, int *commit_points);
 extern int	apm_sql_skip_blank(const char *sql, int offset);
 extern int	apm_sql_line_of(const char *sql, int offset);
 
+/* lint.c */
+extern List *apm_lint_sql(const char *revision, const char *sql,
+						  bool transactional, const char *search_path);
+extern List *apm_lint_revisions(const char *target);
+extern void apm_lint_on_register(const ApmRevisionDef *def);
+
+/* fingerprint.c */
+extern ApmFingerprint *apm_fingerprint_take(const ApmScope *scope);
+extern void apm_fingerprint_digests(ApmFingerprint *fp);
+extern List *apm_fingerprint_diff(const ApmFingerprint *before,
+								  const ApmFingerprint *after);
+extern char *apm_fingerprint_describe_changes(List *changes);
+extern void apm_fingerprint_record(void);
+extern List *apm_fingerprint_drift(bool *recorded, TimestampTz *recorded_at);
+
+/* touched.c */
+extern void apm_touched_start(MemoryContext parent);
+extern void apm_touched_stop(void);
+extern ApmScope *apm_touched_take(void);
+extern void apm_scope_union(ApmScope *a, const ApmScope *b);
+
 /* script.c */
 extern ApmRevisionDef *apm_script_parse(const char *script);
 
 /* catalog.c */
 extern bool apm_catalog_is_writing(void);
+extern TimestampTz apm_catalog_last_step_end(void);
 extern ApmGraph *apm_catalog_load_graph(void);
 extern List *apm_catalog_heads(bool *all_applied, List **current);
 extern ApmRevisionDef *apm_catalog_fetch(const char *id, bool *applied,
@@ -260,6 +358,8 @@ extern char **apm_catalog_messages(const ApmGraph *graph, const int *indexes,
 								   int count);
 extern List *apm_catalog_checksum_mismatches(void);
 extern Datum apm_text_array(List *items);
+extern void apm_catalog_save_fingerprint(const ApmFingerprint *fp);
+extern ApmFingerprint *apm_catalog_load_fingerprint(TimestampTz *recorded_at);
 
 /* register.c */
 extern bool apm_register(ApmRevisionDef *def);
@@ -292,6 +392,8 @@ extern void apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
 extern void apm_lock_operation(const char *funcname, bool session);
 extern char *apm_mark(ApmOperation operation, const char *revision,
 					  const char *checksum, bool record);
+extern void apm_run_step_sql(const ApmNode *node, const ApmRevisionDef *def,
+							 ApmOperation operation);
 
 /* stepenv.c */
 extern bool apm_operation_active(void);
@@ -310,6 +412,9 @@ extern void apm_retry_notice(const char *revision, const char *reason,
 /* citus.c */
 extern void apm_citus_check_node(const char *funcname);
 extern void apm_citus_begin_transaction(void);
+
+/* verify.c */
+extern List *apm_verify(const char *target);
 
 /* worker.c */
 

@@ -1421,3 +1421,81 @@ apm_catalog_checksum_mismatches(void)
 	pfree(nulls);
 	return result;
 }
+
+/*
+ * apm_catalog_save_fingerprint records fp (objects and digests, sorted by
+ * object) as the schema the applied revisions produced, replacing the
+ * previous one (there is one row).
+ */
+void
+apm_catalog_save_fingerprint(const ApmFingerprint *fp)
+{
+	Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[2];
+
+	values[0] = text_array_of(fp->objects, fp->n);
+	values[1] = text_array_of(fp->descriptions, fp->n);
+	catalog_exec("INSERT INTO ap_migrate.schema_fingerprint AS f"
+				 "       (id, recorded_at, objects, digests)"
+				 " VALUES (1, pg_catalog.clock_timestamp(), $1, $2)"
+				 " ON CONFLICT (id) DO UPDATE"
+				 "   SET recorded_at = excluded.recorded_at,"
+				 "       objects = excluded.objects, digests = excluded.digests",
+				 2, types, values, NULL, false, SPI_OK_INSERT);
+}
+
+/*
+ * apm_catalog_load_fingerprint returns the recorded fingerprint (digests
+ * as descriptions) and when it was recorded, or NULL when none was.
+ */
+ApmFingerprint *
+apm_catalog_load_fingerprint(TimestampTz *recorded_at)
+{
+	ApmFingerprint *fp = NULL;
+
+	catalog_exec("SELECT recorded_at, objects, digests FROM ap_migrate.schema_fingerprint",
+				 0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		bool		isnull;
+		char	  **objects;
+		char	  **digests;
+
+		*recorded_at = DatumGetTimestampTz(SPI_getbinval(tuple, SPI_tuptable->tupdesc,
+														 1, &isnull));
+		fp = palloc(sizeof(ApmFingerprint));
+		fp->n = get_text_array(tuple, 2, &objects);
+		(void) get_text_array(tuple, 3, &digests);
+		fp->objects = objects;
+		fp->descriptions = digests;
+		fp->unit_kinds = NULL;	/* not recorded */
+		fp->units = NULL;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return fp;
+}
+
+/*
+ * apm_catalog_last_step_end is when the last recorded upgrade or downgrade
+ * step ended (its start plus its duration), or DT_NOBEGIN when none is
+ * recorded: the drift check (fingerprint.c) needs a fingerprint taken
+ * after it.
+ */
+TimestampTz
+apm_catalog_last_step_end(void)
+{
+	TimestampTz result = DT_NOBEGIN;
+	bool		isnull;
+	Datum		value;
+
+	catalog_exec("SELECT pg_catalog.max(h.started_at OPERATOR(pg_catalog.+) h.duration)"
+				 "  FROM ap_migrate.history h"
+				 " WHERE h.operation OPERATOR(pg_catalog.<>) 'stamp' AND h.success",
+				 0, NULL, NULL, NULL, true, SPI_OK_SELECT);
+	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		result = DatumGetTimestampTz(value);
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}

@@ -945,6 +945,16 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 		apm_worker_stop(slot->worker);
 	pfree(slot);
 	flush_records(plan->operation, records);
+
+	/*
+	 * The schema as the steps left it, for the drift check (fingerprint.c):
+	 * once per call, not per step, since a fingerprint reads the whole
+	 * schema.  A procedure that fails after some commits records none; the
+	 * drift check then knows its fingerprint is older than the last step
+	 * and says nothing until the next call records one.
+	 */
+	if (plan->nsteps > 0)
+		apm_fingerprint_record();
 	MemoryContextDelete(records->cxt);
 	pfree(records);
 	MemoryContextDelete(bodies.cxt);
@@ -1208,4 +1218,33 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 	LockRelease(&tag, ExclusiveLock, true);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
+}
+
+/*
+ * apm_run_step_sql runs the upgrade or downgrade SQL of one transactional
+ * revision exactly as a step of an upgrade does (as its owner, with the
+ * step lock timeout and retries, under the step error context), without
+ * announcing or recording it: ap_migrate_verify() (verify.c) runs steps
+ * this way.
+ */
+void
+apm_run_step_sql(const ApmNode *node, const ApmRevisionDef *def,
+				 ApmOperation operation)
+{
+	ErrorContextCallback errcallback;
+	StepContext ctx;
+
+	ctx.verb = operation_verbs[operation];
+	ctx.revision = node->id;
+	ctx.message = def->message;
+	ctx.sql = operation == APM_UPGRADE ? def->upgrade_sql : def->downgrade_sql;
+	ctx.stmtno = 0;
+	ctx.offset = 0;
+	ctx.committed = 0;
+	errcallback.callback = step_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	run_transactional(ctx.sql, node->owner, def->search_path, &ctx, false);
+	error_context_stack = errcallback.previous;
 }

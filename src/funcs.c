@@ -50,6 +50,10 @@ PG_FUNCTION_INFO_V1(ap_migrate_show);
 PG_FUNCTION_INFO_V1(ap_migrate_validate);
 PG_FUNCTION_INFO_V1(ap_migrate_check);
 PG_FUNCTION_INFO_V1(ap_migrate_history_append_only);
+PG_FUNCTION_INFO_V1(ap_migrate_lint);
+PG_FUNCTION_INFO_V1(ap_migrate_lint_sql);
+PG_FUNCTION_INFO_V1(ap_migrate_verify);
+PG_FUNCTION_INFO_V1(ap_migrate_drift);
 
 /* A text argument that must not be NULL, as a C string */
 static char *
@@ -712,6 +716,32 @@ ap_migrate_validate(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Compare the live schema with the fingerprint recorded after the last
+ * applied steps; a WARNING names each object that differs.  False when
+ * one does.
+ */
+static bool
+report_drift(void)
+{
+	bool		recorded;
+	TimestampTz recorded_at;
+	List	   *changes = apm_fingerprint_drift(&recorded, &recorded_at);
+	ListCell   *lc;
+
+	foreach(lc, changes)
+	{
+		ApmSchemaChange *change = lfirst(lc);
+
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("schema drift: %s was %s since the last migration",
+						change->object, change->change),
+				 errhint("See ap_migrate_drift(); write the change as a revision, or undo it.")));
+	}
+	return changes == NIL;
+}
+
+/*
  * ap_migrate_check() is true when every head is applied and validation
  * reports no error: the question a health check or a CI job asks.
  */
@@ -736,6 +766,8 @@ ap_migrate_check(PG_FUNCTION_ARGS)
 			if (((ApmProblem *) lfirst(lc))->is_error)
 				ok = false;
 	}
+	if (ok)
+		ok = report_drift();	/* live schema vs. recorded (fingerprint.c) */
 	apm_end(false);
 	PG_RETURN_BOOL(ok);
 }
@@ -760,4 +792,129 @@ ap_migrate_history_append_only(PG_FUNCTION_ARGS)
 					   TRIGGER_FIRED_BY_DELETE(trigdata->tg_event) ? "DELETE" : "TRUNCATE",
 					   RelationGetRelationName(trigdata->tg_relation))));
 	PG_RETURN_NULL();
+}
+
+/* Put the lint findings rows into the result of an SRF */
+static void
+put_lint_rows(FunctionCallInfo fcinfo, List *rows)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		ApmLintRow *row = lfirst(lc);
+		Datum		values[7];
+		bool		nulls[7] = {0};
+
+		values[0] = CStringGetTextDatum(row->revision);
+		values[1] = Int32GetDatum(row->stmtno);
+		values[2] = Int32GetDatum(row->line);
+		values[3] = CStringGetTextDatum(row->code);
+		values[4] = CStringGetTextDatum(row->severity);
+		values[5] = CStringGetTextDatum(row->message);
+		values[6] = CStringGetTextDatum(row->hint);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/*
+ * ap_migrate_lint(revision) lints the upgrade SQL of the pending revisions
+ * (revision NULL) or of the revisions a target names, against the live
+ * catalog: one row per finding.
+ */
+Datum
+ap_migrate_lint(PG_FUNCTION_ARGS)
+{
+	const char *target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	InitMaterializedSRF(fcinfo, 0);
+	apm_begin("ap_migrate_lint()", false);
+	put_lint_rows(fcinfo, apm_lint_revisions(target));
+	apm_end(false);
+	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_lint_sql(sql, transactional, revision) lints SQL that is not
+ * registered (a migration file before it is loaded), with the same rules.
+ */
+Datum
+ap_migrate_lint_sql(PG_FUNCTION_ARGS)
+{
+	char	   *sql = text_arg(fcinfo, 0, "sql");
+	bool		transactional;
+	char	   *revision = text_arg(fcinfo, 2, "name");
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("transactional must not be NULL")));
+	transactional = PG_GETARG_BOOL(1);
+	InitMaterializedSRF(fcinfo, 0);
+	put_lint_rows(fcinfo, apm_lint_sql(revision, sql, transactional, NULL));
+	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_verify(target) applies, reverts and re-applies every pending
+ * revision up to target in a subtransaction that is always rolled back,
+ * one row per revision.
+ */
+Datum
+ap_migrate_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *target = text_arg(fcinfo, 0, "target");
+	List	   *rows;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rows = apm_verify(target);
+	foreach(lc, rows)
+	{
+		ApmVerifyRow *row = lfirst(lc);
+		Datum		values[4];
+		bool		nulls[4] = {0};
+
+		values[0] = CStringGetTextDatum(row->revision);
+		values[1] = CStringGetTextDatum(row->status);
+		values[2] = row->detail ? CStringGetTextDatum(row->detail) : (Datum) 0;
+		nulls[2] = row->detail == NULL;
+		values[3] = row->error ? CStringGetTextDatum(row->error) : (Datum) 0;
+		nulls[3] = row->error == NULL;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * ap_migrate_drift() returns one row per schema object that differs from
+ * the fingerprint recorded after the last applied steps.
+ */
+Datum
+ap_migrate_drift(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		recorded;
+	TimestampTz recorded_at;
+	List	   *changes;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	apm_begin("ap_migrate_drift()", false);
+	changes = apm_fingerprint_drift(&recorded, &recorded_at);
+	foreach(lc, changes)
+	{
+		ApmSchemaChange *change = lfirst(lc);
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		values[0] = CStringGetTextDatum(change->object);
+		values[1] = CStringGetTextDatum(change->change);
+		values[2] = TimestampTzGetDatum(recorded_at);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	apm_end(false);
+	return (Datum) 0;
 }

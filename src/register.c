@@ -381,6 +381,7 @@ apm_register(ApmRevisionDef *def)
 	apm_sql_check(def->upgrade_sql, def->id, "upgrade", def->transactional);
 	if (def->downgrade_sql != NULL)
 		apm_sql_check(def->downgrade_sql, def->id, "downgrade", def->transactional);
+	apm_lint_on_register(def);	/* ap_migrate.lint_on_register (lint.c) */
 	checksum = apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional);
 
 	check_names(def);
