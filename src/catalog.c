@@ -844,6 +844,19 @@ catalog_has_owner_name(void)
 }
 
 /*
+ * Whether the catalog has the schema_fingerprint table of 0.3.0 (see
+ * catalog_has_owner_name): without it no drift can be recorded or judged.
+ */
+static bool
+catalog_has_fingerprint(void)
+{
+	Oid			nspid = get_namespace_oid(APM_SCHEMA_NAME, true);
+
+	return OidIsValid(nspid) &&
+		OidIsValid(get_relname_relid("schema_fingerprint", nspid));
+}
+
+/*
  * The name of a revision's owner, stored next to its OID: a dump maps the
  * owner by this name on restore (guard.c), never by the OID.
  */
@@ -1433,6 +1446,8 @@ apm_catalog_save_fingerprint(const ApmFingerprint *fp)
 	Oid			types[2] = {TEXTARRAYOID, TEXTARRAYOID};
 	Datum		values[2];
 
+	if (!catalog_has_fingerprint())
+		return;
 	values[0] = text_array_of(fp->objects, fp->n);
 	values[1] = text_array_of(fp->descriptions, fp->n);
 	catalog_exec("INSERT INTO ap_migrate.schema_fingerprint AS f"
@@ -1453,6 +1468,8 @@ apm_catalog_load_fingerprint(TimestampTz *recorded_at)
 {
 	ApmFingerprint *fp = NULL;
 
+	if (!catalog_has_fingerprint())
+		return NULL;
 	catalog_exec("SELECT recorded_at, objects, digests FROM ap_migrate.schema_fingerprint",
 				 0, NULL, NULL, NULL, true, SPI_OK_SELECT);
 	if (SPI_processed == 1)
