@@ -257,6 +257,8 @@ extern List *apm_graph_current(const ApmGraph *graph);
 extern List *apm_graph_find_cycle(const ApmGraph *graph);
 extern void apm_graph_check_usable(const ApmGraph *graph, bool check_state);
 extern List *apm_graph_missing(const ApmGraph *graph, const bool *member);
+extern void apm_graph_require_known(const ApmGraph *graph, const bool *member,
+									const char *target);
 extern bool *apm_graph_ancestors(const ApmGraph *graph, List *from,
 								 bool stop_at_applied);
 extern bool *apm_graph_descendants(const ApmGraph *graph, List *from);

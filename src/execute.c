@@ -300,6 +300,28 @@ step_error_callback(void *arg)
 				   ctx->committed, ctx->revision);
 }
 
+/*
+ * Set up the error context of a step (the revision, its message, the
+ * statement running) and push it; the caller pops it (errcallback).
+ */
+static void
+enter_step_context(StepContext *ctx, ErrorContextCallback *errcallback,
+				   ApmOperation operation, const ApmNode *node,
+				   const ApmRevisionDef *def)
+{
+	ctx->verb = operation_verbs[operation];
+	ctx->revision = node->id;
+	ctx->message = def->message;
+	ctx->sql = operation == APM_UPGRADE ? def->upgrade_sql : def->downgrade_sql;
+	ctx->stmtno = 0;
+	ctx->offset = 0;
+	ctx->committed = 0;
+	errcallback->callback = step_error_callback;
+	errcallback->arg = ctx;
+	errcallback->previous = error_context_stack;
+	error_context_stack = errcallback;
+}
+
 /* Whether a role has LOGIN (false if it does not exist) */
 static bool
 role_can_login(Oid role)
@@ -707,18 +729,7 @@ run_step(ApmGraph *graph, int index, ApmOperation operation,
 				(errmsg("running downgrade %s -> %s%s%s", node->id, parents_text,
 						def->message[0] ? ", " : "", def->message)));
 
-	ctx.verb = operation_verbs[operation];
-	ctx.revision = node->id;
-	ctx.message = def->message;
-	ctx.sql = sql;
-	ctx.stmtno = 0;
-	ctx.offset = 0;
-	ctx.committed = 0;
-	errcallback.callback = step_error_callback;
-	errcallback.arg = &ctx;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-
+	enter_step_context(&ctx, &errcallback, operation, node, def);
 	if (node->transactional)
 		run_transactional(sql, node->owner, def->search_path, &ctx, can_commit);
 	else
@@ -758,17 +769,11 @@ run_stamp(ApmGraph *graph, const char *target)
 	TimestampTz started_at = GetCurrentTimestamp();
 	List	   *before = apm_graph_ids(graph, apm_graph_current(graph));
 	bool	   *applied = apm_graph_ancestors(graph, apm_resolve_stamp(graph, target), false);
-	List	   *missing = apm_graph_missing(graph, applied);
 	bool		changed = false;
 	bool		repaired = false;
 	int			i;
 
-	if (missing != NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("target \"%s\" needs revisions that are not registered", target),
-				 errdetail("Missing: %s.", apm_join_strings(missing, ", ")),
-				 errhint("Register them first, or correct the down_revision or depends_on that names them.")));
+	apm_graph_require_known(graph, applied, target);
 
 	for (i = 0; i < graph->nnodes; i++)
 	{
@@ -1234,17 +1239,7 @@ apm_run_step_sql(const ApmNode *node, const ApmRevisionDef *def,
 	ErrorContextCallback errcallback;
 	StepContext ctx;
 
-	ctx.verb = operation_verbs[operation];
-	ctx.revision = node->id;
-	ctx.message = def->message;
-	ctx.sql = operation == APM_UPGRADE ? def->upgrade_sql : def->downgrade_sql;
-	ctx.stmtno = 0;
-	ctx.offset = 0;
-	ctx.committed = 0;
-	errcallback.callback = step_error_callback;
-	errcallback.arg = &ctx;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
+	enter_step_context(&ctx, &errcallback, operation, node, def);
 	run_transactional(ctx.sql, node->owner, def->search_path, &ctx, false);
 	error_context_stack = errcallback.previous;
 }

@@ -1306,3 +1306,20 @@ apm_graph_missing(const ApmGraph *graph, const bool *member)
 	}
 	return unique;
 }
+
+/*
+ * apm_graph_require_known refuses target when a member names a revision
+ * that is not registered (apm_graph_missing), naming every missing one.
+ */
+void
+apm_graph_require_known(const ApmGraph *graph, const bool *member, const char *target)
+{
+	List	   *missing = apm_graph_missing(graph, member);
+
+	if (missing != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("target \"%s\" needs revisions that are not registered", target),
+				 errdetail("Missing: %s.", apm_join_strings(missing, ", ")),
+				 errhint("Register them first, or correct the down_revision or depends_on that names them.")));
+}

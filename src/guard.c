@@ -63,13 +63,9 @@
 
 PG_FUNCTION_INFO_V1(ap_migrate_catalog_guard);
 
-/*
- * The attribute number of column name of the table the trigger fires on.
- * The columns are the extension's own, so a missing one is a damaged
- * installation, not a user error.
- */
+/* The attribute number of column name of the table, or 0 when it has none */
 static int
-column_number(Relation rel, const char *name)
+find_column(Relation rel, const char *name)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	int			i;
@@ -81,26 +77,30 @@ column_number(Relation rel, const char *name)
 		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
 			return i + 1;
 	}
-	elog(ERROR, "column \"%s\" of ap_migrate catalog table \"%s\" does not exist",
-		 name, RelationGetRelationName(rel));
-	return 0;					/* keep compiler quiet */
+	return 0;
+}
+
+/*
+ * The attribute number of column name of the table the trigger fires on.
+ * The columns are the extension's own, so a missing one is a damaged
+ * installation, not a user error.
+ */
+static int
+column_number(Relation rel, const char *name)
+{
+	int			attno = find_column(rel, name);
+
+	if (attno == 0)
+		elog(ERROR, "column \"%s\" of ap_migrate catalog table \"%s\" does not exist",
+			 name, RelationGetRelationName(rel));
+	return attno;
 }
 
 /* Whether the table the trigger fires on has column name */
 static bool
 has_column(Relation rel, const char *name)
 {
-	TupleDesc	tupdesc = RelationGetDescr(rel);
-	int			i;
-
-	for (i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return true;
-	}
-	return false;
+	return find_column(rel, name) > 0;
 }
 
 /*

@@ -674,19 +674,12 @@ static void
 check_known(const ApmGraph *graph, const ApmPlan *plan, const char *target)
 {
 	bool	   *member = palloc0(sizeof(bool) * Max(graph->nnodes, 1));
-	List	   *missing;
 	int			i;
 
 	for (i = 0; i < plan->nsteps; i++)
 		member[plan->steps[i]] = true;
-	missing = apm_graph_missing(graph, member);
+	apm_graph_require_known(graph, member, target);
 	pfree(member);
-	if (missing != NIL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-				 errmsg("target \"%s\" needs revisions that are not registered", target),
-				 errdetail("Missing: %s.", apm_join_strings(missing, ", ")),
-				 errhint("Register them first, or correct the down_revision or depends_on that names them.")));
 }
 
 /*
