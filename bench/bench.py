@@ -1276,7 +1276,7 @@ def main():
         # all-transactional twin (plain CREATE INDEX), in the same rounds
         specs.append(("W4 DAG of ~%d, merges of up to 7 parents, 4 heads, CREATE INDEX CONCURRENTLY" % w45_size,
                       "w4", w45_size, {"apm_run": 1.0}, ["apm_run", "floor_step"]))
-        specs.append(("W5 linear %d, %d non-transactional, %d empty or comment-only"
+        specs.append(("W5 linear %d, %d non-transactional, ~%d empty or comment-only"
                       % (w45_size, len(set(int(w45_size * (k + 0.5) / 10) for k in range(10))), w45_size * 3 // 10),
                       "w5", w45_size, {"apm_run": 1.0}, ["apm_run", "floor_step"]))
         specs = [sp for sp in specs if (sp[1] if sp[1] != "files" else "w3") in args.workloads.split(",")
