@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The ap_migrate performance benchmark, one command.  Run as root:
 #
-#   bash bench/run.sh              full run (several minutes, < ~15 on 2 cores)
-#   bash bench/run.sh --quick      smoke mode: small sizes, well under a minute
+#   bash bench/run.sh              full run (every section, 7 rounds; W4/W5 5)
+#   bash bench/run.sh --quick      smoke mode: small sizes, 2 rounds (13.5 min
+#                                  on 2 shared cores at load 15-20, on disk)
 #   bash bench/run.sh --rounds N   rounds per contender (default 7, quick 2)
 #   bash bench/run.sh --only noop,scale   some sections only
 #                                  (workloads, noop, libload, scale, memory,
