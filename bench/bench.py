@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -225,72 +226,85 @@ def has_run_hook(cl, db):
 
 # ------------------------------------------------------------------ workloads
 
-def contenders(cl, wl, run_hook):
+# what each contender is measured against, and the targets (issue 16):
+# the function against psql -1 (one transaction), the procedure against
+# psql with a transaction per file (autocommit for a non-transactional one)
+FLOOR_OF = {"apm": "floor", "alembic": "floor", "apm_run": "floor_step"}
+
+
+def contenders(cl, wl, run_hook, keys, up_target="head"):
     d = wl["dir"]
+    run_up = "CALL ap_migrate_run('%s')" % up_target
     c = [
         ("floor", "floor: psql -1 -f (one transaction)",
          cl.psql("@", "-1", "-f", os.path.join(d, "up.sql")),
          cl.psql("@", "-1", "-f", os.path.join(d, "down.sql"))),
-        ("apm", "ap_migrate_upgrade('head') / _downgrade('base')",
-         cl.psql("@", "-c", "SELECT ap_migrate_upgrade('head')"),
+        ("apm", "ap_migrate_upgrade('%s') / _downgrade('base')" % up_target,
+         cl.psql("@", "-c", "SELECT ap_migrate_upgrade('%s')" % up_target),
          cl.psql("@", "-c", "SELECT ap_migrate_downgrade('base')")),
     ]
     if run_hook:
-        c.append(("apm_run", "%s / %s" % (RUN_UP, RUN_DOWN),
-                  cl.psql("@", "-c", RUN_UP), cl.psql("@", "-c", RUN_DOWN)))
-    c.append(("floor_step", "floor: psql -f, one transaction per step",
+        c.append(("apm_run", "%s / %s" % (run_up, RUN_DOWN),
+                  cl.psql("@", "-c", run_up), cl.psql("@", "-c", RUN_DOWN)))
+    c.append(("floor_step", "floor: psql -f, a transaction per step%s" % (
+                  ", autocommit if non-transactional" if wl.get("nontransactional") else ""),
               cl.psql("@", "-f", os.path.join(d, "up_steps.sql")),
               cl.psql("@", "-f", os.path.join(d, "down_steps.sql"))))
     c.append(("alembic", "alembic upgrade head / downgrade base",
               alembic_cmd(wl["alembic"], "upgrade", "head"),
               alembic_cmd(wl["alembic"], "downgrade", "base")))
-    return c
+    return [x for x in c if x[0] in keys]
 
 
 def subst(cmd, db):
     return [db if a == "@" else a for a in cmd]
 
 
-def bench_workload(cl, title, wl, rounds, run_hook, results):
+def bench_workload(cl, title, wls, rounds, run_hook, results, up_target="head"):
     """Every contender, round by round: a fresh copy of the template
-    database, a warm-up connection, a checkpoint, then the timed upgrade; a
-    checkpoint, then the timed downgrade.  Each run's resulting schema is
-    fingerprinted and must match the floor's."""
-    cs = contenders(cl, wl, run_hook)
-    times = {k: {"up": [], "down": []} for k, _, _, _ in cs}
+    database, a warm-up connection (a deployed database has been connected
+    to before), a checkpoint, then the timed upgrade -- one client process
+    and a new connection, as a user runs it; a checkpoint, then the timed
+    downgrade.  Each run's resulting schema is fingerprinted and must match
+    the floor's.  wls: [(workload, contender keys)], e.g. the workload with
+    non-transactional steps for the procedure and its floor, and its
+    all-transactional twin for the function and psql -1; their contenders
+    run interleaved in the same rounds."""
+    cs = []
+    for wl, keys in wls:
+        cs += [(k, l, u, dn, wl) for k, l, u, dn in contenders(cl, wl, run_hook, keys, up_target)]
+    times = {k: {"up": [], "down": []} for k, _, _, _, _ in cs}
     errors = {}
-    fp_head = fp_base = None
-    fp_base = cl.fingerprint(wl["tpl"])
+    fp = {}
     for r in range(rounds):
         log("%s: round %d/%d" % (title, r + 1, rounds))
-        for key, _, up, down in cs:
+        for key, _, up, down, wl in cs:
             if key in errors:
                 continue
             db = "run_%s" % key
+            fp_base = fp.setdefault((wl["tpl"], "base"), cl.fingerprint(wl["tpl"]))
             try:
                 cl.reset_db(db, wl["tpl"])
                 cl.run(cl.psql(db, "-c", "SELECT 1"))
                 cl.checkpoint()
                 t, _, _ = cl.run(subst(up, db), db=db, cwd=wl["dir"])
-                fp = cl.fingerprint(db)
-                if fp_head is None:
-                    fp_head = fp
-                elif fp != fp_head:
-                    raise RuntimeError("schema after upgrade differs: %s vs %s" % (fp, fp_head))
+                f = cl.fingerprint(db)
+                if fp.setdefault((wl["tpl"], "head"), f) != f:
+                    raise RuntimeError("schema after upgrade differs: %s vs %s" % (f, fp[(wl["tpl"], "head")]))
                 times[key]["up"].append(t)
                 cl.checkpoint()
                 t, _, _ = cl.run(subst(down, db), db=db, cwd=wl["dir"])
-                fp = cl.fingerprint(db)
-                if fp != fp_base:
-                    raise RuntimeError("schema after downgrade differs: %s vs %s" % (fp, fp_base))
+                f = cl.fingerprint(db)
+                if f != fp_base:
+                    raise RuntimeError("schema after downgrade differs: %s vs %s" % (f, fp_base))
                 times[key]["down"].append(t)
             except Exception as e:  # report, keep going with the others
                 errors[key] = str(e).strip().splitlines()[-1][:300] if str(e).strip() else repr(e)
                 log("%s: %s failed: %s" % (title, key, errors[key]))
-    for key, _, _, _ in cs:
+    for key, _, _, _, _ in cs:
         cl.drop_db("run_%s" % key)
-    results[title] = {"times": times, "errors": errors, "register_s": wl["register_s"], "n": wl["n"],
-                      "labels": {k: l for k, l, _, _ in cs}, "run_hook": run_hook}
+    results[title] = {"times": times, "errors": errors, "register_s": wls[0][0]["register_s"],
+                      "n": wls[0][0]["n"], "labels": {k: l for k, l, _, _, _ in cs}, "run_hook": run_hook}
     return results[title]
 
 
@@ -301,119 +315,177 @@ def paired(xs, fs):
     return med(rs) if len(xs) == len(fs) and rs else None
 
 
-def print_workload(title, res, rounds, target_ratio):
+def print_workload(title, res, rounds, targets, short_title=None):
+    """targets: {contender: ratio} (upgrade and downgrade alike); the
+    verdict takes the worse of the ratio of medians and the paired ratio."""
     times, errors = res["times"], res["errors"]
+    short_title = short_title or " ".join(title.split(" ")[:2])
     for direction, what in (("up", "upgrade base -> head"), ("down", "downgrade head -> base")):
-        fl = times["floor"][direction]
-        fs = times["floor_step"][direction]
-        floor, floor_step = med(fl), med(fs)
         rows = []
         for key, label in res["labels"].items():
             xs = times[key][direction]
             m = med(xs)
+            fk = FLOOR_OF.get(key)
+            fl = times[fk][direction] if fk in times else []
+            r, p = ratio(m, med(fl)), paired(xs, fl)
             target = ""
-            if key == "apm" and target_ratio is not None:
-                r = ratio(m, floor)
-                target = "<= %.2f x floor: %s" % (target_ratio, verdict(
-                    r is not None and r <= target_ratio,
-                    "%s, %s: ap_migrate / floor <= %.2f" % (title.split(" ")[0] + " " + title.split(" ")[1],
-                                                             what.split(" ")[0], target_ratio),
-                    "%s (paired %s)" % (fmt(r), fmt(paired(xs, fl)))))
-            elif key == "apm_run":
-                target = "per-step floor: %s x (paired %s)" % (fmt(ratio(m, floor_step)), fmt(paired(xs, fs)))
+            if key in targets and fl:
+                worse = max(x for x in (r, p, 0) if x is not None) if r is not None else None
+                target = "%s <= %.2f: %s" % (fk, targets[key], verdict(
+                    worse is not None and worse <= targets[key],
+                    "%s, %s: %s / %s <= %.2f" % (short_title, what.split(" ")[0],
+                                                  "function" if key == "apm" else "procedure" if key == "apm_run"
+                                                  else key, fk, targets[key]),
+                    "%s (paired %s)" % (fmt(r), fmt(p))))
+            elif fk in times:
+                target = "vs %s" % fk
             if key in errors:
                 rows.append([label, "FAILED", "", "", "", errors[key]])
             else:
-                rows.append([label, fmt(m), rng(xs), fmt(ratio(m, floor)), fmt(paired(xs, fl)), target])
+                rows.append([label, fmt(m), rng(xs), fmt(r) if fk else "", fmt(p) if fk else "", target])
         notes = ["ap_migrate registration (setup, not timed above): %s s for %d revisions (ap_migrate_load, "
                  "psql -1 -f)" % (fmt(res["register_s"]), res["n"]),
-                 "paired = median over rounds of (this run / the floor run of the same round)"]
+                 "ratio = median / the median of its floor; paired = median over rounds of (this run / its "
+                 "floor's run in the same round); a verdict takes the worse of the two",
+                 "the function's floor is psql -1 -f; the procedure's is psql -f with a transaction per step"]
         if not res["run_hook"]:
             notes.append("CALL ap_migrate_run('head'): skipped, the procedure does not exist yet "
                          "(to_regproc('ap_migrate_run') IS NULL)")
         table("%s: %s, median of %d rounds" % (title, what, rounds),
-              ["contender", "median s", "min-max s", "ratio to floor", "paired", "target"], rows, notes)
+              ["contender", "median s", "min-max s", "ratio to its floor", "paired", "target"], rows, notes)
 
 
 # ------------------------------------------------------------------ no-op deploy
 
-def bench_noop(cl, work, sizes, rounds, per_round, run_hook, results):
-    """The no-op deploy: a full client invocation at head, for SELECT 1, the
-    ap_migrate upgrade and Alembic, interleaved."""
+def bench_noop(cl, work, sizes, rounds, per_round, run_hook, results, dag_size=None):
+    """The no-op deploy: a full client invocation at heads (a new
+    connection, the library loaded by the call, disconnect), for SELECT 1,
+    SELECT ap_migrate_upgrade('heads'), CALL ap_migrate_run('heads') and
+    Alembic, interleaved; on chains of each size and, with dag_size, on
+    W4's DAG (4 heads, applied)."""
     dbs = {}
-    for n in sizes:
-        log("no-op: setting up %d revisions" % n)
-        wl = make_workload(cl, work, "noop%d" % n, "noop", n)
-        db = "noop_%d" % n
+    shapes = [("chain", n) for n in sizes] + ([("w4", dag_size)] if dag_size else [])
+    for shape, n in shapes:
+        log("no-op: setting up %s %d" % (shape, n))
+        if shape == "chain":
+            wl = make_workload(cl, work, "noop%d" % n, "noop", n)
+        else:
+            wl = make_workload(cl, work, "noop_w4_%d" % n, "w4", n)
+        db = "noop_%s_%d" % (shape, n)
         cl.reset_db(db, wl["tpl"])
-        t_up, _, _ = cl.run(cl.psql(db, "-c", "SELECT ap_migrate_upgrade('head')"))
-        # Alembic at head: stamp it (this also compiles its scripts once)
-        cl.run(alembic_cmd(wl["alembic"], "stamp", "head"), db=db)
+        t_up, _, _ = cl.run(cl.psql(db, "-c", "CALL ap_migrate_run('heads')" if shape == "w4" else
+                                    "SELECT ap_migrate_upgrade('heads')"))
+        if shape == "chain":
+            # Alembic at head: stamp it (this also compiles its scripts once)
+            cl.run(alembic_cmd(wl["alembic"], "stamp", "head"), db=db)
         # a deployed database has been vacuumed since its revisions were registered
         cl.sql("VACUUM ANALYZE", db=db)
-        dbs[n] = dict(db=db, wl=wl, setup_upgrade_s=t_up)
+        dbs[(shape, n)] = dict(db=db, wl=wl, setup_upgrade_s=t_up)
     keys = ["select1", "apm"] + (["apm_run"] if run_hook else []) + ["alembic"]
-    times = {(k, n): [] for k in keys for n in sizes}
+    times = {(k, s): [] for k in keys for s in shapes}
+    pairs = {(k, s): [] for k in keys for s in shapes}
     cmds = {}
-    for n in sizes:
-        db = dbs[n]["db"]
-        cmds[("select1", n)] = ["psql", "-X", "-c", "SELECT 1"]
-        cmds[("apm", n)] = ["psql", "-X", "-c", "SELECT ap_migrate_upgrade('head')"]
-        cmds[("apm_run", n)] = ["psql", "-X", "-c", RUN_UP]
-        cmds[("alembic", n)] = alembic_cmd(dbs[n]["wl"]["alembic"], "upgrade", "head")
+    for s in shapes:
+        cmds[("select1", s)] = ["psql", "-X", "-c", "SELECT 1"]
+        cmds[("apm", s)] = ["psql", "-X", "-c", "SELECT ap_migrate_upgrade('heads')"]
+        cmds[("apm_run", s)] = ["psql", "-X", "-c", "CALL ap_migrate_run('heads')"]
+        cmds[("alembic", s)] = alembic_cmd(dbs[s]["wl"]["alembic"], "upgrade", "heads")
     for r in range(rounds):
         log("no-op: round %d/%d" % (r + 1, rounds))
         for _ in range(per_round):
-            for n in sizes:
+            for s in shapes:
+                base = None
                 for k in keys:
                     if k != "alembic":
-                        t, _, _ = cl.run(cmds[(k, n)], db=dbs[n]["db"])
-                        times[(k, n)].append(t)
-        for n in sizes:
-            t, _, _ = cl.run(cmds[("alembic", n)], db=dbs[n]["db"])
-            times[("alembic", n)].append(t)
-    results["noop"] = {"times": {"%s@%d" % k: v for k, v in times.items()},
-                       "setup": {n: {"register_s": dbs[n]["wl"]["register_s"],
-                                     "upgrade_s": dbs[n]["setup_upgrade_s"]} for n in sizes}}
+                        t, _, _ = cl.run(cmds[(k, s)], db=dbs[s]["db"])
+                        times[(k, s)].append(t)
+                        base = t if k == "select1" else base
+                        pairs[(k, s)].append(t / base)
+        for s in shapes:
+            if s[0] == "chain":
+                t, _, _ = cl.run(cmds[("alembic", s)], db=dbs[s]["db"])
+                times[("alembic", s)].append(t)
+    results["noop"] = {"times": {"%s@%s%d" % (k, s[0], s[1]): v for (k, s), v in times.items()},
+                       "setup": {"%s%d" % s: {"register_s": dbs[s]["wl"]["register_s"],
+                                              "upgrade_s": dbs[s]["setup_upgrade_s"]} for s in shapes}}
     labels = {"select1": "psql -X -c 'SELECT 1'",
-              "apm": "psql -X -c \"SELECT ap_migrate_upgrade('head')\"",
-              "apm_run": "psql -X -c \"%s\"" % RUN_UP,
-              "alembic": "python3 -m alembic upgrade head"}
+              "apm": "psql -X -c \"SELECT ap_migrate_upgrade('heads')\"",
+              "apm_run": "psql -X -c \"CALL ap_migrate_run('heads')\"",
+              "alembic": "python3 -m alembic upgrade heads"}
     rows = []
-    for n in sizes:
-        floor = med(times[("select1", n)])
-        apm = med(times[("apm", n)])
+    for s in shapes:
+        floor = med(times[("select1", s)])
+        apm = med(times[("apm", s)])
+        where = "%s revisions, chain" % "{:,}".format(s[1]) if s[0] == "chain" else \
+            "W4 DAG, %d revisions, 4 heads" % dbs[s]["wl"]["n"]
         for k in keys:
-            xs = times[(k, n)]
+            xs = times[(k, s)]
+            if not xs:
+                continue
             m = med(xs)
             target = ""
-            if k == "apm" and n == 10000:
-                target = "<= 1.2 x SELECT 1: %s" % verdict(ratio(m, floor) <= 1.2,
-                                                            "no-op deploy at 10,000: ap_migrate / SELECT 1 <= 1.2",
-                                                            fmt(ratio(m, floor)))
+            if k in ("apm", "apm_run") and (s[0] == "w4" or s[1] == 10000):
+                worse = max(ratio(m, floor), med(pairs[(k, s)]))
+                target = "<= 1.05 x SELECT 1: %s" % verdict(
+                    worse <= 1.05, "no-op deploy, %s: %s / SELECT 1 <= 1.05"
+                    % (where, "function" if k == "apm" else "procedure"),
+                    "%s (paired %s)" % (fmt(ratio(m, floor)), fmt(med(pairs[(k, s)]))))
             if k == "alembic":
                 target = "alembic / ap_migrate = %s x" % fmt(ratio(m, apm))
-                if n == 10000:
+                if s[1] == 10000:
                     target += ", >= 10: %s" % verdict(ratio(m, apm) >= 10,
                                                       "no-op deploy at 10,000: Alembic / ap_migrate >= 10",
                                                       fmt(ratio(m, apm)))
-            rows.append(["%s" % labels[k], "{:,}".format(n), len(xs), fmt(m), rng(xs),
-                         fmt(ratio(m, floor)), target])
-    notes = ["each sample is one full client invocation (connect, run, disconnect); "
-             "SELECT 1 and ap_migrate %d per round, Alembic 1 per round, interleaved" % per_round]
-    for n in sizes:
-        notes.append("setup at %s revisions: registration (psql -1 -f) %s s, the real upgrade of %s 'SELECT 1' steps %s s, "
-                     "then alembic stamp head and VACUUM ANALYZE"
-                     % ("{:,}".format(n), fmt(dbs[n]["wl"]["register_s"]), "{:,}".format(n),
-                        fmt(dbs[n]["setup_upgrade_s"])))
+            rows.append([labels[k], where, len(xs), fmt(m, 1e-3), rng(xs, 1e-3), fmt(ratio(m, floor)),
+                         fmt(med(pairs[(k, s)])) if pairs[(k, s)] else "", target])
+    notes = ["each sample is one full client invocation (a new connection, the call, disconnect); "
+             "SELECT 1 and ap_migrate %d per round, Alembic 1 per round (chains only), interleaved; "
+             "paired = median of (the call / the SELECT 1 just before it); a verdict takes the worse of the two"
+             % per_round]
+    for s in shapes:
+        notes.append("setup of %s %d: registration (psql -1 -f) %s s, the real upgrade %s s, then VACUUM ANALYZE"
+                     % (s[0], s[1], fmt(dbs[s]["wl"]["register_s"]), fmt(dbs[s]["setup_upgrade_s"])))
     if not run_hook:
-        notes.append("CALL ap_migrate_run('head'): skipped, the procedure does not exist yet")
-    table("No-op deploy (already at head), median over %d rounds" % rounds,
-          ["contender", "revisions", "samples", "median s", "min-max s", "ratio to SELECT 1", "target"],
-          rows, notes)
-    for n in sizes:
-        cl.drop_db(dbs[n]["db"])
-        cl.drop_db(dbs[n]["wl"]["tpl"])
+        notes.append("CALL ap_migrate_run('heads'): skipped, the procedure does not exist yet")
+    table("No-op deploy (already at heads), median over %d rounds" % rounds,
+          ["contender", "graph", "samples", "median ms", "min-max ms", "ratio to SELECT 1", "paired",
+           "target"], rows, notes)
+    for s in shapes:
+        cl.drop_db(dbs[s]["db"])
+        cl.drop_db(dbs[s]["wl"]["tpl"])
+
+
+def bench_libload(cl, samples, results):
+    """What a new backend pays to load the library on its first call:
+    LOAD 'ap_migrate' (dlopen and _PG_init, which defines the settings)
+    timed inside a new backend with clock_timestamp(), against a SELECT 1
+    in the same place; one new connection per sample, interleaved."""
+    db = "libload"
+    cl.reset_db(db)
+    cl.sql("CREATE EXTENSION ap_migrate", db=db)
+    ts = "SELECT extract(epoch FROM clock_timestamp())"
+    out = {"load": [], "select1": [], "plpgsql": []}
+    for _ in range(samples):
+        for key, mid in (("select1", "SELECT 1"), ("load", "LOAD 'ap_migrate'"), ("plpgsql", "LOAD 'plpgsql'")):
+            p = subprocess.run(["psql", "-X", "-At", "-d", db, "-c", ts, "-c", mid, "-c", ts],
+                               env=cl.env, capture_output=True, text=True, check=True)
+            lines = p.stdout.split()  # the two times around what the middle query prints
+            out[key].append(float(lines[-1]) - float(lines[0]))
+    cl.drop_db(db)
+    extra = [a - b for a, b in zip(out["load"], out["select1"])]
+    results["libload"] = out
+    m = med(out["load"]) - med(out["select1"])
+    table("Library load: a new backend's first call (median of %d new connections)" % samples,
+          ["measure", "median ms", "min-max ms", "target"],
+          [["LOAD 'ap_migrate' between two clock_timestamp() queries", fmt(med(out["load"]), 1e-3),
+            rng(out["load"], 1e-3), ""],
+           ["SELECT 1 in its place", fmt(med(out["select1"]), 1e-3), rng(out["select1"], 1e-3), ""],
+           ["LOAD 'plpgsql' in its place (a reference library)", fmt(med(out["plpgsql"]), 1e-3),
+            rng(out["plpgsql"], 1e-3), ""],
+           ["library load = the difference", fmt(m, 1e-3), rng(extra, 1e-3),
+            "<= ~0.5 ms: %s" % verdict(m <= 0.0005, "a new backend's library load <= ~0.5 ms",
+                                       "%s ms" % fmt(m, 1e-3))]],
+          ["the instructions section counts the same with callgrind (LOAD against SELECT 1 in postgres --single)"])
 
 
 # ------------------------------------------------------------------ scale
@@ -791,6 +863,150 @@ def bench_instructions(cl, wls, results):
            "(its catalog statements) and apm_checksum; rest = graph, plan, SPI parse, NOTICEs, GUC levels"])
 
 
+# ------------------------------------------------------------------ profile
+
+# (label, functions whose inclusive instructions it counts: the first found)
+PROFILE_PARTS = [
+    ("the step's statement (SPI_execute: parse, plan, run)", ("SPI_execute",)),
+    ("  of which parsing it again (raw_parser - the split's)", ("raw_parser", "-apm_sql_split")),
+    ("splitting the body (apm_sql_split: raw_parser)", ("apm_sql_split",)),
+    ("statement roles (apm_sql_roles)", ("apm_sql_roles",)),
+    ("checksum (apm_checksum)", ("apm_checksum",)),
+    ("NOTICE 'running upgrade' (errfinish, to the server log)", ("errfinish",)),
+    ("GUC nest level: NewGUCNestLevel + AtEOXact_GUC", ("NewGUCNestLevel", "AtEOXact_GUC")),
+    ("  pinned step settings (apm_pin_step_settings)", ("apm_pin_step_settings",)),
+    ("  kept settings (apm_kept_settings + restore)", ("apm_kept_settings", "apm_restore_kept_settings")),
+    ("step bodies read (apm_catalog_fetch_steps)", ("apm_catalog_fetch_steps",)),
+    ("bookkeeping rows (apm_catalog_record_steps)", ("apm_catalog_record_steps",)),
+    ("  of which executor start-up (ExecutorStart)", ("ExecutorStart",)),
+    ("  of which CHECK constraints (ExecConstraints)", ("ExecConstraints",)),
+    ("  of which index entries (ExecInsertIndexTuples)", ("ExecInsertIndexTuples",)),
+    ("per-step commit (SPI_commit)", ("SPI_commit",)),
+    ("memory context resets (MemoryContextReset)", ("MemoryContextReset",)),
+]
+
+
+def callgrind_functions(path):
+    """Inclusive instruction count of every function of a callgrind file,
+    by name (the first, largest, entry of a name)."""
+    p = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+                       capture_output=True, text=True)
+    found = {}
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        # "name (300x)" lines are call edges, not a function's total
+        if len(parts) < 2 or not parts[0].replace(",", "").isdigit() or re.search(r"\(\d+x\)", line):
+            continue
+        fn = line.split(":")[-1].split(" [")[0].strip()
+        if fn.endswith("'2"):  # a recursion level: counted in the outer one
+            continue
+        found.setdefault(fn, int(parts[0].replace(",", "")))
+    return found
+
+
+def bench_profile(cl, sizes, results):
+    """Where ap_migrate's instructions go per step (callgrind; repeatable
+    where wall time is not): steps of 'SELECT 1', so that what is left is
+    ap_migrate's own cost, applied by the function and by the procedure in
+    postgres --single at two sizes; per step = the difference / the
+    difference of sizes, which cancels the fixed cost of a call (graph,
+    plan, lock).  The floors run the same statements as psql would send
+    them: in one transaction, and a transaction per step.  Also the
+    library load: LOAD 'ap_migrate' against SELECT 1."""
+    small, large = sizes
+    for n in sizes:
+        db = "prof_%d" % n
+        cl.reset_db(db)
+        cl.sql("CREATE EXTENSION ap_migrate", db=db)
+        cl.sql("SET client_min_messages = warning; SELECT count(ap_migrate_add(lpad(to_hex(i), 12, '0'), "
+               "CASE WHEN i = 1 THEN NULL ELSE ARRAY[lpad(to_hex(i - 1), 12, '0')] END, 'SELECT 1;', "
+               "'SELECT 1;', 'revision ' || i)) FROM generate_series(1, %d) AS i" % n, db=db)
+        cl.sql("VACUUM ANALYZE", db=db)
+    data = os.path.join(cl.work, "data")
+    port, host = os.environ["PGPORT"], os.environ["PGHOST"]
+    cgdir = os.path.join(cl.work, "profile")
+    os.makedirs(cgdir, exist_ok=True)
+    pg = os.path.join(subprocess.run(["pg_config", "--bindir"], capture_output=True,
+                                     text=True).stdout.strip(), "postgres")
+    cl.admin.close()
+    cl.admin = None
+    subprocess.run(["pg_ctl", "-D", data, "-w", "-m", "fast", "stop"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def single(db, script, cg=None):
+        cmd = [pg, "--single", "-j", "-D", data, "-c", "log_min_messages=notice", db]
+        if cg:
+            cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg] + cmd
+        p = subprocess.run(cmd, input=script.encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode != 0 or b"ERROR:" in p.stdout + p.stderr:
+            raise RuntimeError("postgres --single failed: %s" % (p.stdout + p.stderr).decode()[-1500:])
+        m = [l for l in p.stderr.decode().splitlines() if "Collected :" in l]
+        return int(m[-1].split(":")[-1]) if m else None
+
+    # postgres --single has no client: with log_min_messages = notice the
+    # NOTICE of each step is formatted and written (to the log) as for a client
+    scripts = {
+        "function": lambda n: "SELECT ap_migrate_upgrade('head') IS NOT NULL;\n\n",
+        "procedure": lambda n: "CALL ap_migrate_run('head');\n\n",
+        "floor": lambda n: "BEGIN;\n\n" + "SELECT 1;\n\n" * n + "COMMIT;\n\n",
+        "floor_step": lambda n: "BEGIN;\n\nSELECT 1;\n\nCOMMIT;\n\n" * n,
+    }
+    total, parts = {}, {}
+    try:
+        for n in sizes:
+            for key, script in scripts.items():
+                log("profile: %s, %d steps" % (key, n))
+                single("postgres", "DROP DATABASE IF EXISTS prof;\n\nCREATE DATABASE prof TEMPLATE prof_%d;\n\n" % n)
+                single("prof", "SELECT 1;\n\n")
+                f = os.path.join(cgdir, "%s_%d.cg" % (key, n))
+                total[(key, n)] = single("prof", script(n), f)
+                if key in ("function", "procedure"):
+                    parts[(key, n)] = callgrind_functions(f)
+        base = single("prof", "SELECT 1;\n\n", os.path.join(cgdir, "base.cg"))
+        load = single("prof", "LOAD 'ap_migrate';\n\n", os.path.join(cgdir, "load.cg"))
+        load_parts = callgrind_functions(os.path.join(cgdir, "load.cg"))
+        single("postgres", "DROP DATABASE IF EXISTS prof;\n\n")
+    finally:
+        subprocess.run(["pg_ctl", "-D", data, "-w", "-l", os.path.join(cl.work, "server.log"), "start",
+                        "-o", "-p %s -k %s -c listen_addresses=''" % (port, host)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cl.connect_admin()
+        for n in sizes:
+            cl.drop_db("prof_%d" % n)
+    d = float(large - small)
+    per = lambda key: (total[(key, large)] - total[(key, small)]) / d
+
+    def part(key, names):
+        sign = lambda x: (-1, x[1:]) if x.startswith("-") else (1, x)
+        return sum(s * (parts[(key, large)].get(x, 0) - parts[(key, small)].get(x, 0))
+                   for s, x in map(sign, names)) / d
+
+    rows = [["whole step (ap_migrate)", "%.0f" % (per("function") / 1e3), "%.0f" % (per("procedure") / 1e3)],
+            ["floor: SELECT 1 in one transaction / BEGIN; SELECT 1; COMMIT", "%.0f" % (per("floor") / 1e3),
+             "%.0f" % (per("floor_step") / 1e3)],
+            ["ap_migrate's own cost per step (whole step - floor)",
+             "%.0f" % ((per("function") - per("floor")) / 1e3),
+             "%.0f" % ((per("procedure") - per("floor_step")) / 1e3)]]
+    for label, names in PROFILE_PARTS:
+        rows.append([label, "%.1f" % (part("function", names) / 1e3), "%.1f" % (part("procedure", names) / 1e3)])
+    results["profile"] = {"total": {"%s/%d" % k: v for k, v in total.items()},
+                          "parts": {"%s/%d" % k: {x.lstrip("-"): parts[k].get(x.lstrip("-")) for _, ns in PROFILE_PARTS
+                                           for x in ns}
+                                    for k in parts},
+                          "load": load - base}
+    table("Profile: instructions per step, thousands (callgrind, postgres --single, steps of SELECT 1, "
+          "(N=%d - N=%d) / %d)" % (large, small, large - small),
+          ["part", "function k/step", "procedure k/step"], rows,
+          ["inclusive counts, so parts overlap (a part's callees are in it); the floor rows are psql's "
+           "statements without psql: the client round trip a real floor pays per statement is not counted",
+           "NOTICEs go to the server log in postgres --single (log_min_messages = notice); to a client each "
+           "is also a flushed protocol message that psql reads and prints",
+           "library load: LOAD 'ap_migrate' - SELECT 1 = %.2f M instructions (_PG_init %.2f M, of which "
+           "re-sorting PostgreSQL 15's settings array after each DefineCustom*Variable, pg_qsort, %.2f M)"
+           % ((load - base) / 1e6, load_parts.get("_PG_init", 0) / 1e6,
+              (load_parts.get("pg_qsort", 0)) / 1e6)])
+
+
 # ------------------------------------------------------------------ diagnose
 
 PGSS = """
@@ -979,8 +1195,10 @@ def machine_facts(cl, args):
         ("mode", "quick" if args.quick else "full"),
         ("cluster storage", os.environ.get("APM_BENCH_STORAGE", "?")),
         ("installed extension", installed_fingerprint()),
-        ("cluster settings", "throwaway initdb defaults, plus autovacuum = off, max_wal_size = 8GB, "
-                             "checkpoint_timeout = 1h (an explicit CHECKPOINT precedes every timed run)"),
+        ("cluster settings", "throwaway initdb defaults (fsync = %s, synchronous_commit = %s), plus "
+                             "autovacuum = off, max_wal_size = 8GB, checkpoint_timeout = 1h (an explicit "
+                             "CHECKPOINT precedes every timed run)"
+         % (cl.sql("SHOW fsync")[0][0], cl.sql("SHOW synchronous_commit")[0][0])),
     ]
     w = max(len(k) for k, _ in facts)
     print("ap_migrate benchmark")
@@ -997,14 +1215,19 @@ def main():
     ap.add_argument("--repo", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int)
-    ap.add_argument("--only", help="comma-separated sections: workloads, noop, scale, memory, "
-                                   "instructions, diagnose (default: all; --quick leaves out instructions)")
-    ap.add_argument("--workloads", default="w1,w2,files",
-                    help="comma-separated workloads of the workloads section: w1, w2, files (W3)")
+    ap.add_argument("--only", help="comma-separated sections: workloads, noop, libload, scale, memory, "
+                                   "instructions, profile, diagnose (default: all; --quick leaves out "
+                                   "instructions and profile)")
+    ap.add_argument("--workloads", default="w1,w2,w3,w4,w5",
+                    help="comma-separated workloads of the workloads section: w1, w2, w3 (or files), w4, w5")
+    ap.add_argument("--contenders", default="floor,apm,apm_run,floor_step,alembic",
+                    help="comma-separated contenders of the workloads section: floor, apm, apm_run, "
+                         "floor_step, alembic")
+    ap.add_argument("--w1-sizes", help="comma-separated sizes of W1 (default 100,1000; quick 50)")
     ap.add_argument("--json")
     args = ap.parse_args()
-    only = set((args.only or "workloads,noop,scale,memory,diagnose" + ("" if args.quick else ",instructions"))
-               .split(","))
+    only = set((args.only or "workloads,noop,libload,scale,memory,diagnose"
+                + ("" if args.quick else ",instructions,profile")).split(","))
     if args.quick:
         rounds = args.rounds or 2
         w1_sizes, w2_size = [50], 50
@@ -1012,6 +1235,8 @@ def main():
         scale_sizes, scale_reps, scale_timeout, op_timeout = [100, 1000], 3, 60, 30
         mem_sizes = [100, 1000]
         cg_size = 20
+        w45_size, w45_rounds, libload_samples = 60, 2, 10
+        profile_sizes = (10, 30)
     else:
         rounds = args.rounds or 7
         w1_sizes, w2_size = [100, 1000], 1000
@@ -1019,7 +1244,11 @@ def main():
         scale_sizes, scale_reps, scale_timeout, op_timeout = [1000, 10000, 100000], 7, 600, 120
         mem_sizes = [1000, 10000]
         cg_size = 300
+        w45_size, w45_rounds, libload_samples = 350, min(rounds, 5), 40
+        profile_sizes = (100, 300)
 
+    if args.w1_sizes:
+        w1_sizes = [int(x) for x in args.w1_sizes.split(",")]
     t_start = time.time()
     cl = Cluster(args.work)
     for s in ("autovacuum = off", "max_wal_size = '8GB'", "checkpoint_timeout = '1h'"):
@@ -1035,22 +1264,43 @@ def main():
 
     diag_wls = []
     if "workloads" in only or "diagnose" in only:
-        specs = [("W1 N=%s CREATE TABLE" % "{:,}".format(n), "w1_%d" % n, "w1", n, 1.05) for n in w1_sizes]
+        all5 = ["floor", "apm", "apm_run", "floor_step", "alembic"]
+        specs = [("W1 N=%s CREATE TABLE" % "{:,}".format(n), "w1", n, {"apm": 0.95, "apm_run": 1.0}, all5)
+                 for n in w1_sizes]
         specs.append(("W2 N=%s ALTER TABLE/index/constraint on one table" % "{:,}".format(w2_size),
-                      "w2_%d" % w2_size, "w2", w2_size, 1.05))
-        specs.append(("W3 accounts-payable example (examples/ap_intake, ap_migrate_load)", "w3", "files",
-                      os.path.join(args.repo, "examples", "ap_intake"), None))
-        specs = [sp for sp in specs if sp[2] in args.workloads.split(",")]
-        for title, key, kind, arg, target in specs:
+                      "w2", w2_size, {"apm": 0.95, "apm_run": 1.0}, all5))
+        specs.append(("W3 accounts-payable example (examples/ap_intake, ap_migrate_load)", "files",
+                      os.path.join(args.repo, "examples", "ap_intake"), {"apm": 0.95}, all5))
+        # W4, W5: the procedure on the history as written (non-transactional
+        # steps) against psql per file; the function and psql -1 on its
+        # all-transactional twin (plain CREATE INDEX), in the same rounds
+        specs.append(("W4 DAG of ~%d, merges of up to 7 parents, 4 heads, CREATE INDEX CONCURRENTLY" % w45_size,
+                      "w4", w45_size, {"apm_run": 1.0}, ["apm_run", "floor_step"]))
+        specs.append(("W5 linear %d, %d non-transactional, ~%d empty or comment-only"
+                      % (w45_size, len(set(int(w45_size * (k + 0.5) / 10) for k in range(10))), w45_size * 3 // 10),
+                      "w5", w45_size, {"apm_run": 1.0}, ["apm_run", "floor_step"]))
+        specs = [sp for sp in specs if (sp[1] if sp[1] != "files" else "w3") in args.workloads.split(",")
+                 or sp[1] in args.workloads.split(",")]
+        for title, kind, arg, targets, keys in specs:
             log("%s: generating" % title)
+            key = "w3" if kind == "files" else "%s_%d" % (kind, arg)
             wl = make_workload(cl, args.work, key, kind, arg)
+            chosen = args.contenders.split(",")
+            wls = [(wl, [k for k in keys if k in chosen])]
+            if kind in ("w4", "w5"):
+                wls.append((make_workload(cl, args.work, key + "tx", kind + "tx", arg),
+                            [k for k in ("floor", "apm") if k in chosen]))
             if "workloads" in only:
-                res = bench_workload(cl, title, wl, rounds, run_hook, results)
-                print_workload(title, res, rounds, target)
+                res = bench_workload(cl, title, wls, w45_rounds if kind in ("w4", "w5") else rounds,
+                                     run_hook, results, "heads" if kind == "w4" else "head")
+                print_workload(title, res, w45_rounds if kind in ("w4", "w5") else rounds, targets,
+                               "W3" if kind == "files" else "%s N=%s" % (kind.upper(), arg))
             if (kind == "w1" and arg == max(w1_sizes)) or kind == "w2":
                 diag_wls.append(("%s N=%s" % (kind.upper(), "{:,}".format(arg)), wl))
     if "noop" in only:
-        bench_noop(cl, args.work, noop_sizes, rounds, per_round, run_hook, results)
+        bench_noop(cl, args.work, noop_sizes, rounds, per_round, run_hook, results, dag_size=w45_size)
+    if "libload" in only:
+        bench_libload(cl, libload_samples, results)
     if "scale" in only:
         bench_scale(cl, scale_sizes, scale_reps, scale_timeout, op_timeout, results)
     if "memory" in only:
@@ -1065,6 +1315,11 @@ def main():
             bench_instructions(cl, cg_wls, results)
         else:
             print("\nInstructions: skipped, valgrind is not installed")
+    if "profile" in only:
+        if shutil.which("valgrind") and shutil.which("callgrind_annotate"):
+            bench_profile(cl, profile_sizes, results)
+        else:
+            print("\nProfile: skipped, valgrind is not installed")
     if "diagnose" in only and diag_wls:
         bench_diagnose(cl, diag_wls, results)
     if SUMMARY:
