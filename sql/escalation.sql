@@ -130,25 +130,13 @@ SELECT id, owner, owner_name FROM ap_migrate.revision WHERE id = 'e5c000000005' 
 -- registration records the owner's name next to its OID
 SELECT id, owner, owner_name FROM ap_migrate.revision WHERE id = 'e5c000000001';
 
--- 9. A revision listing 100,000 parents is checked in O(n log n): the
--- duplicate at the end is found at once.  The pairwise check it replaces
--- took ~40 s and did not answer statement_timeout; the bound is loose
--- enough for a Valgrind run.
+-- 9. A revision listing 20,000 parents: the duplicate at the end is found
+-- (by sorting; test/t/009_escalation.pl bounds the time at 100,000).
 RESET client_min_messages;
-DO $$
-DECLARE
-  t0 timestamptz := clock_timestamp();
-BEGIN
-  BEGIN
-    PERFORM ap_migrate_add('e5c000000006',
-            (SELECT array_agg(lpad(to_hex(i), 12, '0')) || '{000000000001}'::text[]
-               FROM generate_series(1, 100000) i),
-            'SELECT 1', NULL, 'many parents');
-  EXCEPTION WHEN invalid_object_definition THEN
-    RAISE NOTICE '%', SQLERRM;
-  END;
-  RAISE NOTICE 'checked within 30 s: %', clock_timestamp() - t0 < interval '30 s';
-END $$;
+SELECT ap_migrate_add('e5c000000006',
+       (SELECT array_agg(lpad(to_hex(i), 12, '0')) || '{000000000001}'::text[]
+          FROM generate_series(1, 20000) i),
+       'SELECT 1', NULL, 'many parents');
 
 DROP EXTENSION ap_migrate;
 DROP FUNCTION esc_restore(text, text[], text[], text, name);
