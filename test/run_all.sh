@@ -27,7 +27,23 @@ fi
 work=$(apm_workdir)
 rsync -a --exclude .git --exclude '*.o' --exclude '*.so' "$repo/" "$work/src/"
 [ "$(id -u)" -eq 0 ] && chown -R "$APM_OS_USER" "$work"
-cleanup() { apm_stop_cluster "$work"; }
+# The work directory (a copy of the tree, the clusters, the logs: a few
+# hundred MB) is removed at the end, unless KEEP=1 (keep it) or
+# KEEP=failed (keep it when a test failed); the last lines say where.
+cleanup() {
+	local status=$?
+	apm_stop_cluster "$work"
+	for d in "$work"/src/tmp_check/t_*_data; do
+		[ -f "$d/pgdata/postmaster.pid" ] && apm_as_user pg_ctl -D "$d/pgdata" -m immediate stop >/dev/null 2>&1
+	done
+	if [ "${KEEP:-0}" = 1 ] || { [ "${KEEP:-0}" = failed ] && [ "$status" -ne 0 ]; }; then
+		apm_log "work directory kept: $work (logs: $work/*.log, $work/src/regression.diffs, $work/src/tmp_check/log)"
+	else
+		rm -rf "$work"
+		[ "$status" -ne 0 ] && apm_log "work directory removed; run with KEEP=failed to keep it on failure"
+	fi
+	return 0
+}
 trap cleanup EXIT
 
 apm_start_cluster "$work" "${APM_TEST_PORT:-54329}" || { echo "0 passed, 1 failed"; exit 1; }
