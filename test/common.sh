@@ -9,7 +9,7 @@
 APM_PGBIN=${APM_PGBIN:-/usr/lib/postgresql/15/bin}
 APM_PG_CONFIG=${APM_PG_CONFIG:-/usr/bin/pg_config}
 APM_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev libssl-dev libipc-run-perl make gcc rsync
-	python3-alembic python3-psycopg2 python3-yaml sqitch libdbd-pg-perl)
+	python3-alembic python3-psycopg2 python3-yaml sqitch libdbd-pg-perl postgresql-15-pgtap)
 # the OS user that owns throwaway clusters
 APM_OS_USER=${APM_OS_USER:-postgres}
 

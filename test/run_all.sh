@@ -51,10 +51,10 @@ apm_start_cluster "$work" "${APM_TEST_PORT:-54329}" || { echo "0 passed, 1 faile
 # pg_regress and pg_isolation_regress print one "... ok" or "... FAILED"
 # line per test.
 run_suite() {
-	local name=$1 target=$2 log="$work/$1.log" ok bad
+	local name=$1 target=$2 dir=$work/src/${3:-} log="$work/$1.log" ok bad
 	apm_log "running the $name suite"
-	apm_as_user make -C "$work/src" -s "$target" PG_CONFIG="$APM_PG_CONFIG" \
-		PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" >"$log" 2>&1
+	apm_as_user make -C "$dir" -s "$target" PG_CONFIG="$APM_PG_CONFIG" \
+		PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" ${4:+"$4"} >"$log" 2>&1
 	cat "$log"
 	ok=$(grep -cE '\.\.\. ok' "$log")
 	bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log")
@@ -62,7 +62,7 @@ run_suite() {
 		bad=1	# the suite did not run at all
 	fi
 	count "$ok" "$bad"
-	for diffs in "$work/src/regression.diffs" "$work/src/output_iso/regression.diffs"; do
+	for diffs in "$dir/regression.diffs" "$dir/output_iso/regression.diffs"; do
 		[ -s "$diffs" ] && { echo "---- $diffs"; cat "$diffs"; }
 	done
 	return 0
@@ -70,6 +70,8 @@ run_suite() {
 
 run_suite regress check-regress
 run_suite isolation check-isolation
+# a user's own pg_regress suite (examples/ap_intake_tests), pgTAP included
+run_suite example-suite installcheck examples/ap_intake_tests PGTAP=1
 
 # The differential test against real Alembic ends with "N passed, M failed"
 # over its cases (fixed seed; APM_DIFF_CASES to run more).
