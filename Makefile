@@ -46,9 +46,9 @@ SCRIPTS = tools/ap-migrate-import
 
 # pg_regress suites (sql/ + expected/), in dependency order
 REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus transactions example
-# isolation specs (test/specs + test/expected)
+# isolation specs (specs/ + expected/, beside the regression tests' files;
+# no spec shares a name with a regression test)
 ISOLATION = concurrent_upgrade upgrade_vs_downgrade
-ISOLATION_OPTS = --inputdir=test
 # TAP tests (test/t)
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
