@@ -62,7 +62,7 @@ order, (2) both in reverse registration order, (3) dependencies in declared
 Alembic is not deterministic there: the comparison is counted as "Alembic not
 deterministic" (not a failure), and the summary says which variants
 ap_migrate's answer matched.  Variant 3 is ap_migrate's documented tie-break
-(README, Order of steps); an answer that does not match it is printed as a
+(docs/targets.md, Order of steps); an answer that does not match it is printed as a
 NOTE line.
 
 Known deliberate differences: ap_migrate refuses where Alembic guesses,
@@ -74,20 +74,20 @@ be compared on:
 
 | class                      | Alembic 1.8                                                    | ap_migrate, and why                                                  | check |
 |----------------------------|----------------------------------------------------------------|----------------------------------------------------------------------|-------|
-| junk-target                | `+1junk`, `-1.5`, `ab12+1x`, `@head`, `head `: its pattern is `re.match`ed, so a prefix runs (`+1`, `-1`, `head`) | 22023: the whole target must match; a typo must not migrate (README, Targets) | ap refuses with 22023 |
+| junk-target                | `+1junk`, `-1.5`, `ab12+1x`, `@head`, `head `: its pattern is `re.match`ed, so a prefix runs (`+1`, `-1`, `head`) | 22023: the whole target must match; a typo must not migrate (docs/targets.md, Targets) | ap refuses with 22023 |
 | relative-several-heads     | bare `-N` with several current heads: warns "downgrade -1 from multiple heads is ambiguous" and walks down from whichever version row comes first | 21000 naming them: a guess in a downgrade loses data | Alembic warned |
 | heads-relative             | `heads-N` / `heads+N` works while the graph has one head (it is `head-N` then) | 22023: `heads` names several revisions, a relative target starts from one | ap refuses with 22023 |
 | base-minus                 | `base-N`: `_walk` from base (None) steps down into the *heads*, so `base-2` is the parent of the head | 22023 "goes below base" | ap refuses with 22023 |
-| alembic-crash              | both refuse, Alembic with an internal error: bare KeyError (dangling parent or dependency), AssertionError (empty target, `heads+1`, `REV+N` past a head, `is_revision("base")`), TypeError, ... | a documented SQLSTATE (22023, 23503, 42704, ...), never XX000 | ap's SQLSTATE is in the README's table |
-| partial-graph              | any revision naming an unregistered parent or dependency makes every command fail with a bare KeyError | a target whose whole ancestry is registered works; a target that needs a missing revision fails with 23503 naming the missing ones (README, partial graphs) | ap's steps name no revision with an unregistered parent or dependency |
+| alembic-crash              | both refuse, Alembic with an internal error: bare KeyError (dangling parent or dependency), AssertionError (empty target, `heads+1`, `REV+N` past a head, `is_revision("base")`), TypeError, ... | a documented SQLSTATE (22023, 23503, 42704, ...), never XX000 | ap's SQLSTATE is in docs/errors.md's table |
+| partial-graph              | any revision naming an unregistered parent or dependency makes every command fail with a bare KeyError | a target whose whole ancestry is registered works; a target that needs a missing revision fails with 23503 naming the missing ones (docs/targets.md) | ap's steps name no revision with an unregistered parent or dependency |
 | alembic-crash-relative     | `upgrade REV-N` that walks down to base: AssertionError (`is_revision("base")`) | the upgrade to base (nothing to do) | equal to Alembic's answer for the revision (or `base`) the relative target names |
-| label-relative-crash       | `label@-N` when no current revision (version row) is on the label's branch: AssertionError (`len(symbol_list) == 1`) | N steps down from the highest applied revision on that branch, or the branch's base, as the README (Targets) documents (or 21000, counted as alembic-crash) | ap = Alembic's answer for `label@REV-N` from that revision, or for `label@base` |
+| label-relative-crash       | `label@-N` when no current revision (version row) is on the label's branch: AssertionError (`len(symbol_list) == 1`) | N steps down from the highest applied revision on that branch, or the branch's base, as docs/targets.md documents (or 21000, counted as alembic-crash) | ap = Alembic's answer for `label@REV-N` from that revision, or for `label@base` |
 | alembic-bookkeeping-crash  | computes its steps, then HeadMaintainer fails on its own version rows: KeyError from `heads.remove` when a merge or dependency row is not where `merge_branch_idents` expects it, AssertionError "Can't do an UPDATE because downrevision is ambiguous" | takes the same steps and keeps the applied set | ap's steps equal Alembic's planned steps; ap's heads follow from them |
 | downgrade-drops-label      | `downgrade label@REV` / `label@head`: `_parse_downgrade_target` uses `target.rpartition("@")` and resolves REV without the label (so `label@head` is plain `head`, and an off-branch REV is accepted) | resolves the whole target on the label's branch | ap = Alembic's downgrade to what Alembic's own `get_revisions(target)` names; or ap refuses what that resolution refuses |
-| stamp-relative             | `stamp` resolves targets with `get_revisions`: no `+N`, `REV+N`, `REV-N` (unknown revision), and a bare `-N` / `label@-N` walks down from the *graph's* heads, ignoring the database | resolves a stamp target like the upgrade or downgrade it records (README, ap_migrate_stamp) | ap = Alembic's stamp of the revision the relative target names |
+| stamp-relative             | `stamp` resolves targets with `get_revisions`: no `+N`, `REV+N`, `REV-N` (unknown revision), and a bare `-N` / `label@-N` walks down from the *graph's* heads, ignoring the database | resolves a stamp target like the upgrade or downgrade it records (docs/functions.md, ap_migrate_stamp) | ap = Alembic's stamp of the revision the relative target names |
 | stamp-several-destinations | `stamp heads` (several destinations): `_stamp_revs` moves every current head in a destination's lineage to the first destination, so later destinations drop heads | every destination replaces only the current revisions above or below itself: nothing applied is forgotten | ap's heads = the heads of (before + destinations) |
 | alembic-redundant-rows     | an upgrade, downgrade or stamp leaves version rows of which one is an ancestor of (or depended on by) another, a table later commands refuse ("overlaps with other requested revisions") | the current revisions are derived from the applied set and never redundant | same steps; ap's heads = Alembic's rows less the redundant ones |
-| duplicate-parent           | accepts a `down_revision` that lists a parent twice           | 42P17 at registration (README, ap_migrate_add) | ap refuses with 42P17 |
+| duplicate-parent           | accepts a `down_revision` that lists a parent twice           | 42P17 at registration (docs/functions.md, ap_migrate_add) | ap refuses with 42P17 |
 | alembic-misses-cycle       | `_detect_cycles` only reports revisions not reachable from both a head and a base, so a cycle with a way in and out is accepted | 42P17 at registration, naming the cycle | ap refuses with 42P17 |
 | history-current-empty      | `history -r X:current` with an empty version table: `head or "heads"` turns the empty current into every head | current is base: nothing, or 22023 when X is not below it | (--with-history-ranges) |
 | history-broken-graph       | `alembic history` / `alembic branches` on a graph with a dangling parent or dependency: KeyError while building its map | lists every registered revision (branch point) once: a listing is most needed when the graph is broken | ap lists each registered revision (branch point) once |
@@ -154,7 +154,7 @@ from alembic.util import CommandError  # noqa: E402
 DEFAULT_SEED = 20240515
 DEFAULT_CASES = 300
 
-# SQLSTATEs the README documents (Errors table).
+# SQLSTATEs docs/errors.md documents.
 DOCUMENTED_SQLSTATES = {
     "22004", "22023", "22001", "22P02", "42601", "2D000", "25001", "0A000",
     "42704", "21000", "23503", "42P17", "42710", "55000", "25000", "25006",
@@ -998,7 +998,7 @@ def classify(g, model, op, target, alem, ap, variants_differ, before):
                 return "failed", "stamp-relative/differs-from-stamp-of-%s" % target_kind(equiv, g)
             return "deliberate", "stamp-relative"
         if alem.internal and alem.planned is None and re.fullmatch(r"[^@]+@-\d+", target):
-            # README: a label@-N whose branch has no current revision goes to
+            # docs/targets.md: a label@-N whose branch has no current revision goes to
             # the branch's base (Alembic: assert len(symbol_list) == 1);
             # compare with Alembic's own answer for label@base
             label, rel = target.split("@")
@@ -1271,7 +1271,7 @@ def run_case(case_no, opts, ap, stats, out):
             key = "+".join(matched) if matched else "none"
             stats.nondet_match[key] = stats.nondet_match.get(key, 0) + 1
             if "declared-order" not in matched:
-                # the documented tie-break (README, Order of steps) is not
+                # the documented tie-break (docs/targets.md, Order of steps) is not
                 # what ap_migrate did: worth a look, though not a failure
                 note = "NOTE not as documented (matches: %s) " % key
         line = "case=%d step=%d class=%r graph=[%s] state={%s} %s(%r) alembic: %s | ap_migrate: %s" % (
