@@ -19,7 +19,8 @@ cleanup() {
 		printf '    %s -h %s -p %s -U postgres ap_intake\n' "$APM_PGBIN/psql" "$PGHOST" "$PGPORT" >&2
 		apm_log "stop and remove it with:"
 		if [ "$(id -u)" -eq 0 ]; then
-			printf '    runuser -u %s -- %s -D %s/data stop && rm -rf %s\n' \
+			# from /: the postgres user may not enter the caller's directory
+			printf '    (cd / && runuser -u %s -- %s -D %s/data stop) && rm -rf %s\n' \
 				"$APM_OS_USER" "$APM_PGBIN/pg_ctl" "$work" "$work" >&2
 		else
 			printf '    %s -D %s/data stop && rm -rf %s\n' "$APM_PGBIN/pg_ctl" "$work" "$work" >&2
