@@ -50,9 +50,9 @@ SCRIPTS = tools/ap-migrate-import
 
 # pg_regress suites (sql/ + expected/), in dependency order
 REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus transactions example lint verify drift
-# isolation specs (test/specs + test/expected)
+# isolation specs (specs/ + expected/, beside the regression tests' files;
+# no spec shares a name with a regression test)
 ISOLATION = concurrent_upgrade upgrade_vs_downgrade verify_reader
-ISOLATION_OPTS = --inputdir=test
 # TAP tests (test/t)
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl

@@ -2,7 +2,7 @@
 """Deterministic workload generator for bench/run.sh.
 
 A workload is a directory of migration files in ap_migrate's format
-(README, "Migration file format").  From it, build() writes everything each
+(docs/migration-files.md).  From it, build() writes everything each
 contender needs to run *the same SQL*:
 
   up.sql, down.sql          the floor: every step's SQL, for psql -1 -f

@@ -86,6 +86,8 @@ apm_start_cluster "$work" "${APM_BENCH_PORT:-54369}"
 [ -n "$json_out" ] && args+=(--json "$work/results.json")
 
 status=0
+# The benchmark runs as the cluster's user from the snapshot: the checkout
+# may be where that user cannot read (under /root).
 apm_as_user env APM_BENCH_REVISION="$rev" APM_BENCH_STORAGE="$storage ($work)" /usr/bin/python3 "$work/build/bench/bench.py" \
 	--work "$work" --repo "$work/build" ${args[@]+"${args[@]}"} || status=$?
 if [ -n "$json_out" ] && [ -f "$work/results.json" ]; then

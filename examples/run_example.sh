@@ -14,7 +14,17 @@ apm_build_install "$repo" ""
 work=$(apm_workdir)
 cleanup() {
 	if [ "${KEEP:-0}" = 1 ]; then
-		apm_log "cluster kept: PGHOST=$PGHOST PGPORT=$PGPORT psql ap_intake"
+		# trust authentication: any OS user (root too) connects as postgres
+		apm_log "cluster kept in $work; connect with:"
+		printf '    %s -h %s -p %s -U postgres ap_intake\n' "$APM_PGBIN/psql" "$PGHOST" "$PGPORT" >&2
+		apm_log "stop and remove it with:"
+		if [ "$(id -u)" -eq 0 ]; then
+			# from /: the postgres user may not enter the caller's directory
+			printf '    (cd / && runuser -u %s -- %s -D %s/data stop) && rm -rf %s\n' \
+				"$APM_OS_USER" "$APM_PGBIN/pg_ctl" "$work" "$work" >&2
+		else
+			printf '    %s -D %s/data stop && rm -rf %s\n' "$APM_PGBIN/pg_ctl" "$work" "$work" >&2
+		fi
 	else
 		apm_stop_cluster "$work"
 		rm -rf "$work"

@@ -119,6 +119,32 @@ SELECT revision FROM ap_migrate_history('c1c1:c2c2');
 SELECT revision FROM ap_migrate_history('c1c1');
 \echo :LAST_ERROR_SQLSTATE
 
+-- Alembic's order for history and branches when a head is reached only
+-- through depends_on: the walk starts from the heads nothing depends on
+-- (alembic history lists 18d9 f549 d81c 5957), and branch points are
+-- listed in that order too
+DROP EXTENSION ap_migrate;
+CREATE EXTENSION ap_migrate;
+SELECT count(*) FROM (VALUES
+    (ap_migrate_add('5957161e911d', NULL, '', '')),
+    (ap_migrate_add('d81c8d560fe5', '{5957161e911d}', '', '')),
+    (ap_migrate_add('f5490793eff8', '{5957161e911d}', '', '')),
+    (ap_migrate_add('18d9978c6938', '{5957161e911d}', '', '', depends_on => '{d81c8d560fe5}'))) v(x);
+SELECT string_agg(revision, ' ') AS history FROM ap_migrate_history();
+SELECT string_agg(revision, ' ') AS history_range FROM ap_migrate_history(':');
+SELECT ap_migrate_add('0a0a0a0a0a0a', '{f5490793eff8}', '', ''), ap_migrate_add('0b0b0b0b0b0b', '{f5490793eff8}', '', '');
+SELECT string_agg(revision, ' ') AS branch_points FROM ap_migrate_branches();
+
+-- partial identifiers match branch labels longer than three characters, as
+-- in Alembic: "fea" names the revision labelled "feat", "f" is ambiguous
+-- between the label and the id f5490793eff8
+SELECT ap_migrate_add('aaaaaaaaaaaa', '{0a0a0a0a0a0a}', '', '', branch_labels => '{feat}');
+SELECT revision FROM ap_migrate_plan('fea') ORDER BY step DESC LIMIT 1;
+SELECT revision FROM ap_migrate_plan('fea@head') ORDER BY step DESC LIMIT 1;
+SELECT revision FROM ap_migrate_plan('feat-1') ORDER BY step DESC LIMIT 1;
+SELECT * FROM ap_migrate_plan('f');
+SELECT * FROM ap_migrate_plan('f@head');
+
 DROP EXTENSION ap_migrate;
 DROP FUNCTION br_add(text, text[], text, text[]);
 DROP FUNCTION br_steps();

@@ -496,16 +496,69 @@ ap_migrate_heads(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The real heads: the heads no revision depends on.  They are what
+ * Alembic's "heads" names and where its history walks down from.
+ */
+static List *
+real_heads(const ApmGraph *graph)
+{
+	List	   *real = NIL;
+	ListCell   *lc;
+
+	foreach(lc, apm_graph_heads(graph))
+		if (graph->nodes[lfirst_int(lc)].ndependents == 0)
+			real = lappend_int(real, lfirst_int(lc));
+	return real;
+}
+
+/*
+ * Every revision in the order of alembic history (walk_revisions from the
+ * real heads down to base, children before parents).  On a graph with a
+ * cycle the order is a plain reverse topological one; revisions the walk
+ * does not reach (a cycle's) come last, in registration order.
+ */
+static int *
+history_order(const ApmGraph *graph, int *count)
+{
+	int		   *order;
+	bool	   *listed;
+	int			i;
+
+	if (apm_graph_find_cycle(graph) == NIL)
+	{
+		bool	   *all = palloc(sizeof(bool) * Max(graph->nnodes, 1));
+
+		memset(all, true, sizeof(bool) * graph->nnodes);
+		order = apm_graph_walk_order(graph, all, real_heads(graph), count, NULL);
+	}
+	else
+		order = apm_graph_order(graph, NULL, true, count);
+	if (*count < graph->nnodes)
+	{
+		listed = palloc0(sizeof(bool) * graph->nnodes);
+		for (i = 0; i < *count; i++)
+			listed[order[i]] = true;
+		order = repalloc(order, sizeof(int) * graph->nnodes);
+		for (i = 0; i < graph->nnodes; i++)
+			if (!listed[i])
+				order[(*count)++] = i;
+	}
+	return order;
+}
+
+/*
  * ap_migrate_branches() returns the branch points: revisions with more
- * than one child.
+ * than one child, in history order, as alembic branches lists them.
  */
 Datum
 ap_migrate_branches(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ApmGraph   *graph;
+	int		   *order;
 	int		   *indexes;
 	char	  **messages;
+	int			count;
 	int			n = 0;
 	int			i;
 
@@ -513,10 +566,11 @@ ap_migrate_branches(PG_FUNCTION_ARGS)
 	apm_begin("ap_migrate_branches()", false);
 
 	graph = apm_catalog_load_graph();
+	order = history_order(graph, &count);
 	indexes = palloc(sizeof(int) * Max(graph->nnodes, 1));
-	for (i = 0; i < graph->nnodes; i++)
-		if (graph->nodes[i].nchildren > 1)
-			indexes[n++] = i;
+	for (i = 0; i < count; i++)
+		if (graph->nodes[order[i]].nchildren > 1)
+			indexes[n++] = order[i];
 	messages = apm_catalog_messages(graph, indexes, n);
 
 	for (i = 0; i < n; i++)
@@ -539,10 +593,9 @@ ap_migrate_branches(PG_FUNCTION_ARGS)
  * ap_migrate_history(range text DEFAULT NULL) lists revisions newest first,
  * in the order of alembic history: its walk down from the heads, children
  * before parents.  range is alembic's "start:end" (either side may be
- * left out, and "current" names the current revisions); NULL lists all.
- * It works on a broken graph too (that is when it is needed): with a
- * cycle, the order is a plain reverse topological one, and the revisions
- * caught in the cycle come last, in registration order.
+ * left out, and "current" names the current revisions); NULL lists all,
+ * as ":" does.  Without a range it works on a broken graph too (that is
+ * when it is needed; see history_order).
  */
 Datum
 ap_migrate_history(PG_FUNCTION_ARGS)
@@ -550,7 +603,6 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ApmGraph   *graph;
 	int		   *order;
-	bool	   *listed;
 	char	  **messages;
 	bool	   *current;
 	int			count;
@@ -580,26 +632,8 @@ ap_migrate_history(PG_FUNCTION_ARGS)
 					 errdetail("Revision \"%s\" lies in the range but is reached from its end only through a dependency.",
 							   graph->nodes[order[count - 1]].id)));
 	}
-	else if (apm_graph_find_cycle(graph) == NIL)
-	{
-		bool	   *all = palloc(sizeof(bool) * Max(graph->nnodes, 1));
-
-		/* Alembic's order: its walk down from the heads */
-		memset(all, true, sizeof(bool) * graph->nnodes);
-		order = apm_graph_walk_order(graph, all, apm_graph_heads(graph), &count, NULL);
-	}
 	else
-		order = apm_graph_order(graph, NULL, true, &count);
-	if (range == NULL && count < graph->nnodes)
-	{
-		listed = palloc0(sizeof(bool) * graph->nnodes);
-		for (i = 0; i < count; i++)
-			listed[order[i]] = true;
-		order = repalloc(order, sizeof(int) * graph->nnodes);
-		for (i = 0; i < graph->nnodes; i++)
-			if (!listed[i])
-				order[count++] = i;
-	}
+		order = history_order(graph, &count);
 	messages = apm_catalog_messages(graph, order, count);
 
 	for (i = 0; i < count; i++)

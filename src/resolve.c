@@ -10,7 +10,8 @@
  *	 head             the only head (an error naming them when there are several)
  *	 heads            every head
  *	 base             nothing applied
- *	 <id>             a full revision id, or a unique prefix of one
+ *	 <id>             a full revision id or branch label, or a unique prefix
+ *	                  of one (of an id or a label longer than three characters)
  *	 +N, -N           N steps up or down from the current revision
  *	 <rev>+N, <rev>-N N steps up or down from <rev> (an id, prefix, head or base)
  *
@@ -46,39 +47,87 @@
 #define APM_MAX_CANDIDATES 10
 
 /*
- * Look up a revision by full id or unique prefix.  A prefix is matched
- * against every id, which is linear in the graph size but only happens when
- * the exact lookup fails.
+ * The node that declares a branch label, or -1.
+ */
+static int
+find_label(const ApmGraph *graph, const char *label)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < graph->nnodes; i++)
+		for (j = 0; j < graph->nodes[i].nlabels; j++)
+			if (strcmp(graph->nodes[i].labels[j], label) == 0)
+				return i;
+	return -1;
+}
+
+/*
+ * The ids and branch labels a partial identifier matches, as Alembic's
+ * RevisionMap._revision_for_ident matches them: every id and every label
+ * longer than three characters that starts with ref is one candidate, so
+ * "fea" names the revision labelled "feat", and "f" is ambiguous when an id
+ * also starts with "f" (a label and the id of the revision it labels are
+ * two candidates as well).  Returns the number of candidates; *index gets
+ * the node of the last one, candidates (if not NULL) lists the first few,
+ * and *labels says whether any of them is a label.
+ */
+static int
+prefix_candidates(const ApmGraph *graph, const char *ref, int *index,
+				  StringInfo candidates, bool *labels)
+{
+	size_t		len = strlen(ref);
+	int			nmatch = 0;
+	int			i,
+				j;
+
+	*labels = false;
+	for (i = 0; i < graph->nnodes; i++)
+	{
+		const ApmNode *node = &graph->nodes[i];
+
+		for (j = -1; j < node->nlabels; j++)
+		{
+			const char *key = j < 0 ? node->id : node->labels[j];
+
+			if (strlen(key) <= 3 || strncmp(key, ref, len) != 0)
+				continue;
+			if (candidates != NULL && nmatch < APM_MAX_CANDIDATES)
+				appendStringInfo(candidates, "%s%s", nmatch > 0 ? ", " : "", key);
+			*labels = *labels || j >= 0;
+			*index = i;
+			nmatch++;
+		}
+	}
+	return nmatch;
+}
+
+/*
+ * Look up a revision by full id, branch label or unique partial identifier
+ * (prefix_candidates).  The partial match is linear in the graph size but
+ * only happens when the exact lookups fail.
  */
 static int
 lookup_revision(const ApmGraph *graph, const char *ref, const char *target)
 {
 	int			index = apm_graph_lookup(graph, ref);
-	size_t		len = strlen(ref);
-	int			nmatch = 0;
+	int			nmatch;
+	bool		labels;
 	StringInfoData candidates;
-	int			i;
 
 	if (index >= 0)
 		return index;
-	if (len > APM_MAX_ID_LEN)
+	if (strlen(ref) > APM_MAX_ID_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("target is too long"),
 				 errdetail("Revision ids and branch labels are at most %d bytes.", APM_MAX_ID_LEN)));
+	index = find_label(graph, ref);
+	if (index >= 0)
+		return index;
 
 	initStringInfo(&candidates);
-	for (i = 0; i < graph->nnodes; i++)
-	{
-		if (strncmp(graph->nodes[i].id, ref, len) != 0)
-			continue;
-		if (nmatch < APM_MAX_CANDIDATES)
-			appendStringInfo(&candidates, "%s%s", nmatch > 0 ? ", " : "",
-							 graph->nodes[i].id);
-		index = i;
-		nmatch++;
-	}
-
+	nmatch = prefix_candidates(graph, ref, &index, &candidates, &labels);
 	if (nmatch == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -89,7 +138,9 @@ lookup_revision(const ApmGraph *graph, const char *ref, const char *target)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("revision prefix \"%s\" is ambiguous", ref),
-				 errdetail("It matches %d revisions: %s%s.", nmatch, candidates.data,
+				 errdetail("It matches %d %s: %s%s.", nmatch,
+						   labels ? "revision ids and branch labels" : "revisions",
+						   candidates.data,
 						   nmatch > APM_MAX_CANDIDATES ? ", ..." : ""),
 				 errhint("Use more characters of the revision id.")));
 	return index;
@@ -121,22 +172,6 @@ on_lineage(List *nodes, const bool *lineage)
 		if (lineage[lfirst_int(lc)])
 			result = lappend_int(result, lfirst_int(lc));
 	return result;
-}
-
-/*
- * The node that declares a branch label, or -1.
- */
-static int
-find_label(const ApmGraph *graph, const char *label)
-{
-	int			i,
-				j;
-
-	for (i = 0; i < graph->nnodes; i++)
-		for (j = 0; j < graph->nodes[i].nlabels; j++)
-			if (strcmp(graph->nodes[i].labels[j], label) == 0)
-				return i;
-	return -1;
 }
 
 /*
@@ -481,12 +516,11 @@ resolve(const ApmGraph *graph, const char *target, ApmOperation operation,
 		out->anchor = find_label(graph, branch);
 		if (out->anchor < 0)
 		{
-			int			i;
+			int			ignored;
+			bool		labels;
 
-			for (i = 0; i < graph->nnodes; i++)
-				if (strncmp(graph->nodes[i].id, branch, strlen(branch)) == 0)
-					break;
-			if (i == graph->nnodes)
+			if (apm_graph_lookup(graph, branch) < 0 &&
+				prefix_candidates(graph, branch, &ignored, NULL, &labels) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_OBJECT),
 						 errmsg("branch label or revision \"%s\" does not exist", branch),

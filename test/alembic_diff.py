@@ -62,7 +62,7 @@ order, (2) both in reverse registration order, (3) dependencies in declared
 Alembic is not deterministic there: the comparison is counted as "Alembic not
 deterministic" (not a failure), and the summary says which variants
 ap_migrate's answer matched.  Variant 3 is ap_migrate's documented tie-break
-(README, Order of steps); an answer that does not match it is printed as a
+(docs/targets.md, Order of steps); an answer that does not match it is printed as a
 NOTE line.
 
 Known deliberate differences: ap_migrate refuses where Alembic guesses,
@@ -74,22 +74,23 @@ be compared on:
 
 | class                      | Alembic 1.8                                                    | ap_migrate, and why                                                  | check |
 |----------------------------|----------------------------------------------------------------|----------------------------------------------------------------------|-------|
-| junk-target                | `+1junk`, `-1.5`, `ab12+1x`, `@head`, `head `: its pattern is `re.match`ed, so a prefix runs (`+1`, `-1`, `head`) | 22023: the whole target must match; a typo must not migrate (README, Targets) | ap refuses with 22023 |
+| junk-target                | `+1junk`, `-1.5`, `ab12+1x`, `@head`, `head `: its pattern is `re.match`ed, so a prefix runs (`+1`, `-1`, `head`) | 22023: the whole target must match; a typo must not migrate (docs/targets.md, Targets) | ap refuses with 22023 |
 | relative-several-heads     | bare `-N` with several current heads: warns "downgrade -1 from multiple heads is ambiguous" and walks down from whichever version row comes first | 21000 naming them: a guess in a downgrade loses data | Alembic warned |
 | heads-relative             | `heads-N` / `heads+N` works while the graph has one head (it is `head-N` then) | 22023: `heads` names several revisions, a relative target starts from one | ap refuses with 22023 |
 | base-minus                 | `base-N`: `_walk` from base (None) steps down into the *heads*, so `base-2` is the parent of the head | 22023 "goes below base" | ap refuses with 22023 |
-| alembic-crash              | both refuse, Alembic with an internal error: bare KeyError (dangling parent or dependency), AssertionError (empty target, `heads+1`, `REV+N` past a head, `is_revision("base")`), TypeError, ... | a documented SQLSTATE (22023, 23503, 42704, ...), never XX000 | ap's SQLSTATE is in the README's table |
-| partial-graph              | any revision naming an unregistered parent or dependency makes every command fail with a bare KeyError | a target whose whole ancestry is registered works; a target that needs a missing revision fails with 23503 naming the missing ones (README, partial graphs) | ap's steps name no revision with an unregistered parent or dependency |
+| alembic-crash              | both refuse, Alembic with an internal error: bare KeyError (dangling parent or dependency), AssertionError (empty target, `heads+1`, `REV+N` past a head, `is_revision("base")`), TypeError, ... | a documented SQLSTATE (22023, 23503, 42704, ...), never XX000 | ap's SQLSTATE is in docs/errors.md's table |
+| partial-graph              | any revision naming an unregistered parent or dependency makes every command fail with a bare KeyError | a target whose whole ancestry is registered works; a target that needs a missing revision fails with 23503 naming the missing ones (docs/targets.md) | ap's steps name no revision with an unregistered parent or dependency |
 | alembic-crash-relative     | `upgrade REV-N` that walks down to base: AssertionError (`is_revision("base")`) | the upgrade to base (nothing to do) | equal to Alembic's answer for the revision (or `base`) the relative target names |
-| label-relative-crash       | `label@-N` when no current revision (version row) is on the label's branch: AssertionError (`len(symbol_list) == 1`) | N steps down from the highest applied revision on that branch, or the branch's base, as the README (Targets) documents (or 21000, counted as alembic-crash) | ap = Alembic's answer for `label@REV-N` from that revision, or for `label@base` |
+| label-relative-crash       | `label@-N` when no current revision (version row) is on the label's branch: AssertionError (`len(symbol_list) == 1`) | N steps down from the highest applied revision on that branch, or the branch's base, as docs/targets.md documents (or 21000, counted as alembic-crash) | ap = Alembic's answer for `label@REV-N` from that revision, or for `label@base` |
 | alembic-bookkeeping-crash  | computes its steps, then HeadMaintainer fails on its own version rows: KeyError from `heads.remove` when a merge or dependency row is not where `merge_branch_idents` expects it, AssertionError "Can't do an UPDATE because downrevision is ambiguous" | takes the same steps and keeps the applied set | ap's steps equal Alembic's planned steps; ap's heads follow from them |
 | downgrade-drops-label      | `downgrade label@REV` / `label@head`: `_parse_downgrade_target` uses `target.rpartition("@")` and resolves REV without the label (so `label@head` is plain `head`, and an off-branch REV is accepted) | resolves the whole target on the label's branch | ap = Alembic's downgrade to what Alembic's own `get_revisions(target)` names; or ap refuses what that resolution refuses |
-| stamp-relative             | `stamp` resolves targets with `get_revisions`: no `+N`, `REV+N`, `REV-N` (unknown revision), and a bare `-N` / `label@-N` walks down from the *graph's* heads, ignoring the database | resolves a stamp target like the upgrade or downgrade it records (README, ap_migrate_stamp) | ap = Alembic's stamp of the revision the relative target names |
+| stamp-relative             | `stamp` resolves targets with `get_revisions`: no `+N`, `REV+N`, `REV-N` (unknown revision), and a bare `-N` / `label@-N` walks down from the *graph's* heads, ignoring the database | resolves a stamp target like the upgrade or downgrade it records (docs/functions.md, ap_migrate_stamp) | ap = Alembic's stamp of the revision the relative target names |
 | stamp-several-destinations | `stamp heads` (several destinations): `_stamp_revs` moves every current head in a destination's lineage to the first destination, so later destinations drop heads | every destination replaces only the current revisions above or below itself: nothing applied is forgotten | ap's heads = the heads of (before + destinations) |
 | alembic-redundant-rows     | an upgrade, downgrade or stamp leaves version rows of which one is an ancestor of (or depended on by) another, a table later commands refuse ("overlaps with other requested revisions") | the current revisions are derived from the applied set and never redundant | same steps; ap's heads = Alembic's rows less the redundant ones |
-| duplicate-parent           | accepts a `down_revision` that lists a parent twice           | 42P17 at registration (README, ap_migrate_add) | ap refuses with 42P17 |
+| duplicate-parent           | accepts a `down_revision` that lists a parent twice           | 42P17 at registration (docs/functions.md, ap_migrate_add) | ap refuses with 42P17 |
 | alembic-misses-cycle       | `_detect_cycles` only reports revisions not reachable from both a head and a base, so a cycle with a way in and out is accepted | 42P17 at registration, naming the cycle | ap refuses with 42P17 |
 | history-current-empty      | `history -r X:current` with an empty version table: `head or "heads"` turns the empty current into every head | current is base: nothing, or 22023 when X is not below it | (--with-history-ranges) |
+| history-broken-graph       | `alembic history` / `alembic branches` on a graph with a dangling parent or dependency: KeyError while building its map | lists every registered revision (branch point) once: a listing is most needed when the graph is broken | ap lists each registered revision (branch point) once |
 | history-current-both-ends  | `history -r current:current`: only one `current` is replaced (if/elif), the other is an unknown revision | both ends are the current revisions | (--with-history-ranges) |
 
 Everything else that differs is a failure and printed as one line with the
@@ -153,7 +154,7 @@ from alembic.util import CommandError  # noqa: E402
 DEFAULT_SEED = 20240515
 DEFAULT_CASES = 300
 
-# SQLSTATEs the README documents (Errors table).
+# SQLSTATEs docs/errors.md documents.
 DOCUMENTED_SQLSTATES = {
     "22004", "22023", "22001", "22P02", "42601", "2D000", "25001", "0A000",
     "42704", "21000", "23503", "42P17", "42710", "55000", "25000", "25006",
@@ -306,7 +307,13 @@ def gen_graph(rng, with_labels):
         used = 0
         for r in ids:
             if rng.random() < 0.2 and used < 4:
-                g.labels[r] = ("lbl" + "abcd"[used],)
+                if rng.random() < 0.5:
+                    g.labels[r] = ("lbl" + "abcd"[used],)
+                else:
+                    # a label that starts like some revision id, so that a
+                    # partial identifier can match both (three characters
+                    # or fewer: Alembic never matches it partially)
+                    g.labels[r] = (rng.choice(ids)[:rng.randint(1, 4)] + "x" + "abcd"[used],)
                 used += 1
 
     # registration order
@@ -566,14 +573,18 @@ class AlembicModel:
 
     def history(self, rev_range, heads, variant=0):
         """alembic history -r rev_range (command.history): revision ids,
-        newest first; "current" is the version table."""
+        newest first; "current" is the version table.  rev_range None is
+        plain `alembic history`."""
         if self.map_error is not None:
             return self._error_answer(self.map_error)
         self._set_variant(variant, heads)
         try:
-            if ":" not in rev_range:
+            if rev_range is None:
+                base = head = None
+            elif ":" not in rev_range:
                 raise CommandError("History range requires [start]:[end], [start]:, or :[end]")
-            base, head = rev_range.strip().split(":")
+            else:
+                base, head = rev_range.strip().split(":")
             rows = tuple(self.g.sort_reg(heads))
             if head == "current":
                 head = rows
@@ -582,6 +593,22 @@ class AlembicModel:
             revs = [s.revision for s in self.sd.walk_revisions(base=base or "base",
                                                                head=head or "heads")]
             a = Answer(True, [("history", r) for r in revs])
+            a.is_history = True
+            return a
+        except Exception as e:  # noqa: BLE001
+            return self._error_answer(e)
+        finally:
+            self._reset_variant(variant)
+
+    def branches(self, heads, variant=0):
+        """alembic branches (command.branches): the branch points in the
+        order of walk_revisions()."""
+        if self.map_error is not None:
+            return self._error_answer(self.map_error)
+        self._set_variant(variant, heads)
+        try:
+            a = Answer(True, [("history", s.revision) for s in self.sd.walk_revisions()
+                              if s.is_branch_point])
             a.is_history = True
             return a
         except Exception as e:  # noqa: BLE001
@@ -658,7 +685,10 @@ class ApMigrate:
 
     def history(self, rev_range):
         try:
-            self.cur.execute("SELECT revision FROM ap_migrate_history(%s)", (rev_range,))
+            if rev_range == "branches":
+                self.cur.execute("SELECT revision FROM ap_migrate_branches()")
+            else:
+                self.cur.execute("SELECT revision FROM ap_migrate_history(%s)", (rev_range,))
             a = Answer(True, [("history", r) for (r,) in self.cur.fetchall()])
             a.is_history = True
             return a
@@ -715,6 +745,7 @@ def gen_target(rng, g, op, heads, opts):
              ("unknown", 2), ("malformed", 4)]
     if opts.with_labels and any(g.labels.values()):
         kinds.append(("label", 12))
+        kinds.append(("label_prefix", 5))
     total = sum(w for _, w in kinds)
     x = rng.uniform(0, total)
     for kind, w in kinds:
@@ -762,6 +793,12 @@ def gen_target(rng, g, op, heads, opts):
             r = rand_hex(rng, rng.randint(4, 6))
             if not any(x.startswith(r) for x in g.parents):
                 return r
+    if kind == "label_prefix":
+        # a partial identifier of a label: Alembic matches ids and labels
+        # longer than three characters
+        lb = rng.choice([lb for r in revs for lb in g.labels[r]])
+        p = lb[:rng.randint(1, len(lb) - 1)]
+        return rng.choice([p, p, p + "@head", "%s+%d" % (p, n), "%s-%d" % (p, n)])
     if kind == "label":
         labels = [lb for r in revs for lb in g.labels[r]]
         lb = rng.choice(labels)
@@ -813,6 +850,24 @@ def expected_heads(g, before, steps):
     return g.normalize_heads(applied)
 
 
+def lookup_partial(g, ref):
+    """The revision an id, a label or a partial identifier names, as
+    RevisionMap._revision_for_ident finds it: an exact id or label, else the
+    one id or label longer than three characters that starts with ref (a
+    label and its revision's id are two candidates); None otherwise."""
+    if ref in g.parents:
+        return ref
+    keys = {}
+    for r in g.order:
+        keys[r] = r
+        for lb in g.labels[r]:
+            keys[lb] = r
+    if ref in keys:
+        return keys[ref]
+    cands = [k for k in keys if len(k) > 3 and k.startswith(ref)]
+    return keys[cands[0]] if len(cands) == 1 else None
+
+
 def resolve_relative(g, target, current=()):
     """What REV+N / REV-N (or +N / -N from the one current revision) names,
     walking one unambiguous parent or child at a time (as both tools do):
@@ -833,10 +888,9 @@ def resolve_relative(g, target, current=()):
             return None
         cur = heads[0]
     else:
-        cands = [r for r in g.order if r.startswith(ref)]
-        if len(cands) != 1:
+        cur = lookup_partial(g, ref)
+        if cur is None:
             return None
-        cur = cands[0]
     for _ in range(n):
         if sign == "+":
             nxt = [r for r in g.order if not g.parents[r]] if cur is None else g.children(cur)
@@ -944,7 +998,7 @@ def classify(g, model, op, target, alem, ap, variants_differ, before):
                 return "failed", "stamp-relative/differs-from-stamp-of-%s" % target_kind(equiv, g)
             return "deliberate", "stamp-relative"
         if alem.internal and alem.planned is None and re.fullmatch(r"[^@]+@-\d+", target):
-            # README: a label@-N whose branch has no current revision goes to
+            # docs/targets.md: a label@-N whose branch has no current revision goes to
             # the branch's base (Alembic: assert len(symbol_list) == 1);
             # compare with Alembic's own answer for label@base
             label, rel = target.split("@")
@@ -1125,8 +1179,17 @@ def run_case(case_no, opts, ap, stats, out):
             if opts.with_labels and any(g.labels.values()) and rng.random() < 0.3:
                 a = rng.choice([lb for r in g.order for lb in g.labels[r]])
             rr = "%s:%s" % (a, b)
-            alem = model.history(rr, heads)
-            hvariants = {v: model.history(rr, heads, v) for v in (1, 2, 3)} if model.multi_dep else {}
+            u = rng.random()
+            if u < 0.15:
+                # alembic branches: the branch points in history order
+                rr = "branches"
+                alem = model.branches(heads)
+                hvariants = {v: model.branches(heads, v) for v in (1, 2, 3)} if model.multi_dep else {}
+            else:
+                if u < 0.4:
+                    rr = None       # plain alembic history
+                alem = model.history(rr, heads)
+                hvariants = {v: model.history(rr, heads, v) for v in (1, 2, 3)} if model.multi_dep else {}
             apa = ap.history(rr)
             line = "case=%d step=%d graph=[%s] state={%s} history(%r) alembic: %s | ap_migrate: %s" % (
                 case_no, step_no, g.describe(), ",".join(g.sort_reg(heads)), rr, alem.show(None),
@@ -1145,7 +1208,7 @@ def run_case(case_no, opts, ap, stats, out):
                 if 3 not in matched:
                     out.append("NOTE not as documented (matches: %s) %s" % (key, line))
                 record("nondeterministic", None, line, vline)
-            elif (rr.endswith(":current") and not heads and alem.ok
+            elif (rr is not None and rr.endswith(":current") and not heads and alem.ok
                   and (not apa.ok and apa.code == "22023" or apa.ok)):
                 # command.history passes `head or "heads"`: an empty version
                 # table makes "current" mean every head
@@ -1153,6 +1216,12 @@ def run_case(case_no, opts, ap, stats, out):
             elif rr == "current:current" and not alem.ok and not alem.internal and apa.ok:
                 # command.history replaces only one "current" (if/elif)
                 record("deliberate", "history-current-both-ends", line, vline)
+            elif (rr in (None, "branches") and alem.internal and apa.ok and g.invalid
+                  and sorted(r for _, r in apa.steps) == sorted(
+                      r for r in g.order if rr is None or len(g.children(r)) > 1)):
+                # ap_migrate lists a broken graph, every revision once (that
+                # is when a listing is needed); Alembic cannot build its map
+                record("deliberate", "history-broken-graph", line, vline)
             elif not alem.ok and not apa.ok:
                 record("deliberate" if alem.internal else "both_refused",
                        "alembic-crash" if alem.internal else None, line, vline)
@@ -1202,7 +1271,7 @@ def run_case(case_no, opts, ap, stats, out):
             key = "+".join(matched) if matched else "none"
             stats.nondet_match[key] = stats.nondet_match.get(key, 0) + 1
             if "declared-order" not in matched:
-                # the documented tie-break (README, Order of steps) is not
+                # the documented tie-break (docs/targets.md, Order of steps) is not
                 # what ap_migrate did: worth a look, though not a failure
                 note = "NOTE not as documented (matches: %s) " % key
         line = "case=%d step=%d class=%r graph=[%s] state={%s} %s(%r) alembic: %s | ap_migrate: %s" % (
@@ -1257,10 +1326,12 @@ def repro(opts, ap):
         "SELECT ap_migrate_add('%s', '{%s}', '', '', '', '{%s}', '{%s}')" % (
             r, ",".join(g.parents[r]), ",".join(g.labels[r]), ",".join(g.deps[r])) for r in g.order))
     for op in opts.op.split(","):
-        if op == "history":
-            alem = model.history(opts.target, before)
-            apa = ap.history(opts.target)
-            print("history(%r): %s" % (opts.target, "equal" if alem.key() == apa.key() else
+        if op in ("history", "branches"):
+            # --op history without --target is plain `alembic history`
+            rr = "branches" if op == "branches" else opts.target
+            alem = model.branches(before) if op == "branches" else model.history(rr, before)
+            apa = ap.history(rr)
+            print("%s(%r): %s" % (op, rr, "equal" if alem.key() == apa.key() else
                                         "both refused" if not alem.ok and not apa.ok else "differ"))
             print("  alembic:    %s" % alem.show(None))
             print("  ap_migrate: %s" % apa.show(None))
@@ -1311,7 +1382,7 @@ def main():
     ap_.add_argument("--graph", help="reproduce one comparison: the graph as a FAIL line prints it")
     ap_.add_argument("--state", help="with --graph: the current revisions, comma-separated")
     ap_.add_argument("--op", default="upgrade",
-                     help="with --graph: upgrade, downgrade, stamp or history (several: comma-separated)")
+                     help="with --graph: upgrade, downgrade, stamp, history or branches (several: comma-separated)")
     ap_.add_argument("--target", default="head", help="with --graph: the target")
     opts = ap_.parse_args()
     if opts.with_pending:

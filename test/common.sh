@@ -9,11 +9,18 @@
 APM_PGBIN=${APM_PGBIN:-/usr/lib/postgresql/15/bin}
 APM_PG_CONFIG=${APM_PG_CONFIG:-/usr/bin/pg_config}
 APM_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev libssl-dev libipc-run-perl make gcc rsync
-	python3-alembic python3-psycopg2 python3-yaml sqitch libdbd-pg-perl)
+	python3-alembic python3-psycopg2 python3-yaml sqitch libdbd-pg-perl postgresql-15-pgtap)
 # the OS user that owns throwaway clusters
 APM_OS_USER=${APM_OS_USER:-postgres}
 
 apm_log() { printf '==> %s\n' "$*" >&2; }
+
+# The tests must not depend on the caller's locale: a LANG naming a locale
+# this machine lacks (common over ssh) makes initdb fail.  C.UTF-8 is built
+# into Debian's libc.  LANG too, because PostgreSQL's TAP modules unset
+# LC_ALL.
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
+unset LANGUAGE LC_CTYPE LC_COLLATE LC_MESSAGES LC_MONETARY LC_NUMERIC LC_TIME
 
 # Install the Debian packages that are missing (no-op when all are there).
 apm_install_deps() {
@@ -42,9 +49,12 @@ apm_build_install() {
 }
 
 # Run a command as the cluster's OS user, with the environment we pass.
+# As root, it runs from / rather than from the caller's directory, which
+# that user may not be allowed to enter (root's home is 0700): so pass
+# absolute paths.
 apm_as_user() {
 	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u "$APM_OS_USER" -- env PATH="$APM_PGBIN:$PATH" "$@"
+		(cd / && runuser -u "$APM_OS_USER" -- env PATH="$APM_PGBIN:$PATH" "$@")
 	else
 		env PATH="$APM_PGBIN:$PATH" "$@"
 	fi

@@ -27,7 +27,23 @@ fi
 work=$(apm_workdir)
 rsync -a --exclude .git --exclude '*.o' --exclude '*.so' "$repo/" "$work/src/"
 [ "$(id -u)" -eq 0 ] && chown -R "$APM_OS_USER" "$work"
-cleanup() { apm_stop_cluster "$work"; }
+# The work directory (a copy of the tree, the clusters, the logs: a few
+# hundred MB) is removed at the end, unless KEEP=1 (keep it) or
+# KEEP=failed (keep it when a test failed); the last lines say where.
+cleanup() {
+	local status=$?
+	apm_stop_cluster "$work"
+	for d in "$work"/src/tmp_check/t_*_data; do
+		[ -f "$d/pgdata/postmaster.pid" ] && apm_as_user pg_ctl -D "$d/pgdata" -m immediate stop >/dev/null 2>&1
+	done
+	if [ "${KEEP:-0}" = 1 ] || { [ "${KEEP:-0}" = failed ] && [ "$status" -ne 0 ]; }; then
+		apm_log "work directory kept: $work (logs: $work/*.log, $work/src/regression.diffs, $work/src/tmp_check/log)"
+	else
+		rm -rf "$work"
+		[ "$status" -ne 0 ] && apm_log "work directory removed; run with KEEP=failed to keep it on failure"
+	fi
+	return 0
+}
 trap cleanup EXIT
 
 apm_start_cluster "$work" "${APM_TEST_PORT:-54329}" || { echo "0 passed, 1 failed"; exit 1; }
@@ -35,10 +51,10 @@ apm_start_cluster "$work" "${APM_TEST_PORT:-54329}" || { echo "0 passed, 1 faile
 # pg_regress and pg_isolation_regress print one "... ok" or "... FAILED"
 # line per test.
 run_suite() {
-	local name=$1 target=$2 log="$work/$1.log" ok bad
+	local name=$1 target=$2 dir=$work/src/${3:-} log="$work/$1.log" ok bad
 	apm_log "running the $name suite"
-	apm_as_user make -C "$work/src" -s "$target" PG_CONFIG="$APM_PG_CONFIG" \
-		PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" >"$log" 2>&1
+	apm_as_user make -C "$dir" -s "$target" PG_CONFIG="$APM_PG_CONFIG" \
+		PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" ${4:+"$4"} >"$log" 2>&1
 	cat "$log"
 	ok=$(grep -cE '\.\.\. ok' "$log")
 	bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log")
@@ -46,7 +62,7 @@ run_suite() {
 		bad=1	# the suite did not run at all
 	fi
 	count "$ok" "$bad"
-	for diffs in "$work/src/regression.diffs" "$work/src/output_iso/regression.diffs"; do
+	for diffs in "$dir/regression.diffs" "$dir/output_iso/regression.diffs"; do
 		[ -s "$diffs" ] && { echo "---- $diffs"; cat "$diffs"; }
 	done
 	return 0
@@ -54,6 +70,8 @@ run_suite() {
 
 run_suite regress check-regress
 run_suite isolation check-isolation
+# a user's own pg_regress suite (examples/ap_intake_tests), pgTAP included
+run_suite example-suite installcheck examples/ap_intake_tests PGTAP=1
 
 # The differential test against real Alembic ends with "N passed, M failed"
 # over its cases (fixed seed; APM_DIFF_CASES to run more).

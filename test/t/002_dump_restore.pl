@@ -139,7 +139,7 @@ sub check_usable
 		"$label: ap_migrate_check() is $check");
 }
 
-# Checksum algorithm 1 as the README defines it: SHA-256 over the upgrade
+# Checksum algorithm 1 as docs/catalog.md defines it: SHA-256 over the upgrade
 # SQL, the downgrade SQL (undef = NULL) and the transactional flag, each
 # prefixed by its length as a little-endian int64 (-1 for NULL).
 sub checksum

@@ -43,7 +43,7 @@ my $LOCKBASE = 900000;
 my @revs     = map { sprintf('d0d0d0%06x', $_) } 1 .. $N;
 my %killed_pids;    # pids this test sent SIGKILL to
 
-# the ap_migrate lock in pg_locks (README, "Concurrency")
+# the ap_migrate lock in pg_locks (docs/concurrency.md, "Concurrency")
 my $APM_LOCK =
   "locktype = 'object' AND classid = 'pg_extension'::regclass AND objid = 1634758247 AND objsubid = 1";
 

@@ -22,7 +22,7 @@
 #
 # Also: the update script grants to the role running it (@extowner@), so a
 # superuser updating an extension a non-superuser installed must do it as
-# that role (SET ROLE), as the README says; and DROP EXTENSION by the
+# that role (SET ROLE), as docs/upgrading.md says; and DROP EXTENSION by the
 # non-superuser owner takes the catalog and leaves what migrations built.
 
 use strict;
