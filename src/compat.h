@@ -94,6 +94,124 @@ pg_cryptohash_free(pg_cryptohash_ctx *ctx)
 #endif
 
 /*
+ * MarkGUCPrefixReserved is PostgreSQL 15's name and behaviour: warn about
+ * and remove placeholders under the prefix, and refuse new ones.  Before
+ * 15 the nearest is EmitWarningsOnPlaceholders, which only warns, so on
+ * 13 and 14 a misspelt "ap_migrate.*" setting is kept as a placeholder.
+ */
+#if PG_VERSION_NUM < 150000
+#include "utils/guc.h"
+#define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/*
+ * InitMaterializedSRF (set up a set-returning function's tuplestore) came
+ * with PostgreSQL 15.1 (15.0 called it SetSingleFuncCall).  Before that,
+ * the same steps are written out here, as 15's funcapi.c does them.
+ */
+#if PG_VERSION_NUM < 150001
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/tuplestore.h"
+
+#ifndef MAT_SRF_USE_EXPECTED_DESC
+#define MAT_SRF_USE_EXPECTED_DESC	0x01
+#define MAT_SRF_BLESS				0x02
+#endif
+
+static inline void
+apm_init_materialized_srf(FunctionCallInfo fcinfo, bits32 flags)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext oldcxt;
+	TupleDesc	tupdesc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	if (!(rsinfo->allowedModes & SFRM_Materialize) ||
+		((flags & MAT_SRF_USE_EXPECTED_DESC) != 0 && rsinfo->expectedDesc == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("materialize mode required, but it is not allowed in this context")));
+	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if ((flags & MAT_SRF_USE_EXPECTED_DESC) != 0)
+		tupdesc = CreateTupleDescCopy(rsinfo->expectedDesc);
+	else if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if ((flags & MAT_SRF_BLESS) != 0)
+		BlessTupleDesc(tupdesc);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult =
+		tuplestore_begin_heap((rsinfo->allowedModes & SFRM_Materialize_Random) != 0,
+							  false, work_mem);
+	rsinfo->setDesc = tupdesc;
+	MemoryContextSwitchTo(oldcxt);
+}
+#define InitMaterializedSRF(fcinfo, flags) apm_init_materialized_srf((fcinfo), (flags))
+#endif
+
+/*
+ * raw_parser: PostgreSQL 14 added the mode argument (RAW_PARSE_DEFAULT
+ * parses a list of statements, the only mode before 14).
+ */
+#if PG_VERSION_NUM < 140000
+#include "parser/parser.h"
+#define RAW_PARSE_DEFAULT 0
+#define raw_parser(str, mode) raw_parser(str)
+#endif
+
+/*
+ * REINDEX ... CONCURRENTLY: PostgreSQL 14 moved it from the flag
+ * ReindexStmt.concurrent into the option list ReindexStmt.params (a
+ * DefElem "concurrently").  On 13 the flag is turned into that list, so
+ * the code reads one form.  14 also added DETACH PARTITION ... CONCURRENTLY
+ * (PartitionCmd.concurrent), which 13 cannot even parse.
+ */
+#if PG_VERSION_NUM >= 140000
+#define apm_reindex_params(stmt) ((stmt)->params)
+#define apm_detach_concurrently(cmd) ((cmd)->concurrent)
+#else
+#include "nodes/makefuncs.h"
+#define apm_reindex_params(stmt) \
+	((stmt)->concurrent ? list_make1(makeDefElem("concurrently", NULL, -1)) : NIL)
+#define apm_detach_concurrently(cmd) false
+#endif
+
+/*
+ * pg_analyze_and_rewrite_fixedparams is PostgreSQL 15's name for
+ * pg_analyze_and_rewrite (same arguments).
+ */
+#if PG_VERSION_NUM < 150000
+#include "tcop/tcopprot.h"
+#define pg_analyze_and_rewrite_fixedparams(raw, text, types, n, env) \
+	pg_analyze_and_rewrite((raw), (text), (types), (n), (env))
+#endif
+
+/*
+ * HaveRegisteredOrActiveSnapshot came with PostgreSQL 15 (and some 14
+ * minors).  Before, GetOldestSnapshot returns a snapshot exactly when one
+ * is registered or active, counting a valid catalog snapshot as registered;
+ * worker.c invalidates the catalog snapshot before asking, so the answer is
+ * the same.
+ */
+#if PG_VERSION_NUM < 150000
+#include "utils/snapmgr.h"
+#define HaveRegisteredOrActiveSnapshot() (GetOldestSnapshot() != NULL)
+#endif
+
+/*
+ * PostgreSQL 14 moved the backend status functions
+ * (pgstat_report_activity) out of pgstat.h into utils/backend_status.h.
+ */
+#if PG_VERSION_NUM >= 140000
+#include "utils/backend_status.h"
+#else
+#include "pgstat.h"
+#endif
+
+/*
  * PostgreSQL 16 moved the varlena macros (VARDATA, VARSIZE, ...) out of
  * postgres.h into varatt.h.
  */
