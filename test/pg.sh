@@ -57,7 +57,9 @@ chroot_packages() {
 	local major=$1
 	echo "postgresql-$major postgresql-server-dev-$major postgresql-client-$major" \
 		"libipc-run-perl make gcc libc6-dev rsync python3-alembic python3-psycopg2"
-	# the newest suite also gets the previous major, for pg_upgrade
+	# 13's common/sha2.h includes OpenSSL's sha.h (compat.h's pg_cryptohash)
+	[ "$major" = 13 ] && echo "libssl-dev"
+	# the newest suite also gets the previous major, for pg_upgrade (from trixie)
 	[ "$major" = 18 ] && echo "postgresql-17 postgresql-server-dev-17"
 	return 0
 }
@@ -134,11 +136,21 @@ prepare_chroot() {
 	}
 	mirror=$(host_mirror)
 	tmp=$root.tmp
-	rm -rf --one-file-system "$tmp"
-	log "chroot-$suite: debootstrap --variant=minbase $suite (mirror from the host's apt sources)"
-	debootstrap --variant=minbase "$suite" "$tmp" "$mirror" >"$cache/chroot-$suite.log" 2>&1 ||
-		{ tail -n 20 "$cache/chroot-$suite.log" >&2; die "debootstrap $suite failed (log: $cache/chroot-$suite.log)"; }
+	# a finished debootstrap in an unfinished build is reused
+	if [ ! -f "$tmp/.apm-debootstrapped" ]; then
+		rm -rf --one-file-system "$tmp"
+		log "chroot-$suite: debootstrap --variant=minbase $suite (mirror from the host's apt sources)"
+		debootstrap --variant=minbase "$suite" "$tmp" "$mirror" >"$cache/chroot-$suite.log" 2>&1 ||
+			{ tail -n 20 "$cache/chroot-$suite.log" >&2; die "debootstrap $suite failed (log: $cache/chroot-$suite.log)"; }
+		touch "$tmp/.apm-debootstrapped"
+	fi
 	echo 'Acquire::Check-Valid-Until "false";' >"$tmp/etc/apt/apt.conf.d/99ap_migrate"
+	# sid ships only 18: the previous major comes from trixie, pinned low so
+	# that everything else stays sid's
+	if [ "$suite" = sid ]; then
+		echo "deb $mirror trixie main" >"$tmp/etc/apt/sources.list.d/ap_migrate-trixie.list"
+		printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' >"$tmp/etc/apt/preferences.d/ap_migrate-trixie"
+	fi
 	# no services start in the chroot, and no "main" cluster is created
 	printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
 	chmod 755 "$tmp/usr/sbin/policy-rc.d"
