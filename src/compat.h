@@ -243,4 +243,14 @@ apm_init_materialized_srf(FunctionCallInfo fcinfo, bits32 flags)
 #define apm_lock_held_by_me(tag, mode) LockHeldByMe((tag), (mode))
 #endif
 
+/*
+ * PortalRun: PostgreSQL 18 dropped the run_once argument (a portal is run
+ * once or not, the executor knows); 15's seven-argument call drops it.
+ */
+#if PG_VERSION_NUM >= 180000
+#include "tcop/pquery.h"
+#define PortalRun(portal, count, isTopLevel, run_once, dest, altdest, qc) \
+	PortalRun((portal), (count), (isTopLevel), (dest), (altdest), (qc))
+#endif
+
 #endif							/* AP_MIGRATE_COMPAT_H */
