@@ -95,7 +95,11 @@ SELECT count(*) AS members,
   LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
   LEFT JOIN pg_namespace n ON d.classid = 'pg_namespace'::regclass AND n.oid = d.objid
  WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ap_migrate');
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ap_migrate')
+   -- tables' row types (members since PostgreSQL 17) are counted below
+   AND NOT (d.classid = 'pg_type'::regclass AND d.objid IN
+            (SELECT t.oid FROM pg_type t JOIN pg_class r ON r.reltype IN (t.oid, t.typelem)
+              WHERE r.relkind <> 'c'));
 -- indexes and row types too
 SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'ap_migrate'::regnamespace
            AND relowner <> :bootstrap) AS other_relations,
