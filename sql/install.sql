@@ -60,7 +60,10 @@ SELECT * FROM pg_extension_update_paths('ap_migrate') ORDER BY 1, 2;
 -- an existing schema named ap_migrate is not adopted
 DROP EXTENSION ap_migrate;
 CREATE SCHEMA ap_migrate;
+-- (terse: PostgreSQL 18 adds the script's file and line as CONTEXT)
+\set VERBOSITY terse
 CREATE EXTENSION ap_migrate;
+\set VERBOSITY default
 DROP SCHEMA ap_migrate;
 
 -- DROP EXTENSION (no CASCADE needed, no warning) takes the catalog with

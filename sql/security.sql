@@ -54,7 +54,10 @@ SET ROLE sec_installer;
 CREATE SCHEMA ap_migrate;
 CREATE TABLE ap_migrate.revision (id text);
 INSERT INTO ap_migrate.revision VALUES ('planted');
+-- (terse: PostgreSQL 18 adds the script's file and line as CONTEXT)
+\set VERBOSITY terse
 CREATE EXTENSION ap_migrate;
+\set VERBOSITY default
 \echo :LAST_ERROR_SQLSTATE
 CREATE FUNCTION pg_catalog.ap_migrate_check() RETURNS boolean LANGUAGE sql AS 'SELECT true';
 \echo :LAST_ERROR_SQLSTATE
