@@ -41,7 +41,7 @@ suite_of() {
 
 # Alternative expected files: pg_regress accepts X.out or any of
 # X_1.out .. X_9.out.  X.out is the host major's output; each other major
-# owns one fixed suffix, so regenerating one major never touches another's.
+# writes only its own suffix, and only where no existing file matches.
 alt_suffix_of() {
 	case $1 in
 		13) echo _1 ;;
@@ -260,8 +260,10 @@ if [ "${1:-}" = regen-expected ]; then
 	suffix=$(alt_suffix_of "$major")
 	rm -rf "$root/work/regen"
 	in_chroot bash test/regen_expected.sh /work/regen
-	# For each test: the base file matches, so no alternative is needed;
-	# or this major's alternative file is the run's output.
+	# For each test: the base file or another major's alternative matches,
+	# so this major needs none; or its own file is the run's output.  An
+	# alternative can serve several majors (17's serves 18), so after a
+	# change regenerate every major, in ascending order (see docs/versions.md).
 	changed=0
 	for res in "$root"/work/regen/results/*.out "$root"/work/regen/output_iso/results/*.out; do
 		[ -f "$res" ] || continue
@@ -271,8 +273,13 @@ if [ "${1:-}" = regen-expected ]; then
 			*) dir=$repo/expected ;;
 		esac
 		[ -f "$dir/$name.out" ] || continue	# a file a test wrote, not a test's output
-		if cmp -s "$res" "$dir/$name.out"; then
-			[ -f "$dir/$name$suffix.out" ] && { rm "$dir/$name$suffix.out"; echo "removed $dir/$name$suffix.out"; changed=1; }
+		same=
+		for alt in "$dir/$name.out" "$dir/${name}"_[1-9].out; do
+			[ "$alt" != "$dir/$name$suffix.out" ] && cmp -s "$res" "$alt" && same=$alt
+		done
+		if [ -n "$same" ]; then
+			# the base file or another major's matches: no file of our own
+			[ -f "$dir/$name$suffix.out" ] && { rm "$dir/$name$suffix.out"; echo "removed ${dir#$repo/}/$name$suffix.out"; changed=1; }
 		elif ! cmp -s "$res" "$dir/$name$suffix.out"; then
 			cp "$res" "$dir/$name$suffix.out"
 			echo "wrote ${dir#$repo/}/$name$suffix.out"
