@@ -18,6 +18,13 @@ export APM_MATRIX_INNER=1
 log() { printf '==> %s\n' "$*" >&2; }
 start=$(date +%s)
 
+# debootstrap once, before two builds could both run apt-get on the host
+if [ "$majors" != 15 ] && ! command -v debootstrap >/dev/null; then
+	log "installing debootstrap"
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+fi
+
 # Build the chroots that are missing, at most two at a time.
 declare -A prep_status
 pids=()

@@ -181,6 +181,7 @@ prepare_chroot() {
 	fi
 	command -v debootstrap >/dev/null || {
 		log "installing debootstrap"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
 	}
 	mirror=$(host_mirror)
