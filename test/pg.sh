@@ -57,8 +57,9 @@ chroot_packages() {
 	local major=$1
 	echo "postgresql-$major postgresql-server-dev-$major postgresql-client-$major" \
 		"libipc-run-perl make gcc libc6-dev rsync python3-alembic python3-psycopg2"
-	# 13's common/sha2.h includes OpenSSL's sha.h (compat.h's pg_cryptohash)
-	[ "$major" = 13 ] && echo "libssl-dev"
+	# 13's common/sha2.h includes OpenSSL's sha.h (compat.h's pg_cryptohash);
+	# bookworm's Alembic, as on the host (see prepare_chroot)
+	[ "$major" = 13 ] && echo "libssl-dev python3-alembic/bookworm"
 	# the newest suite also gets the previous major, for pg_upgrade (from trixie)
 	[ "$major" = 18 ] && echo "postgresql-17 postgresql-server-dev-17"
 	return 0
@@ -162,7 +163,7 @@ install_packages() {
 # a temporary directory and renames it at the end, under a lock, so an
 # interrupted or concurrent build never leaves a half-built cache.
 prepare_chroot() {
-	local suite=$1 major=$2 root=$cache/chroot-$1 tmp mirror want
+	local suite=$1 major=$2 root=$cache/chroot-$1 tmp mirror want extra
 	want=$(chroot_packages "$major" | tr '\n' ' ')
 	mkdir -p "$cache"
 	exec 9>"$cache/chroot-$suite.lock"
@@ -195,11 +196,18 @@ prepare_chroot() {
 		touch "$tmp/.apm-debootstrapped"
 	fi
 	echo 'Acquire::Check-Valid-Until "false";' >"$tmp/etc/apt/apt.conf.d/99ap_migrate"
-	# sid ships only 18: the previous major comes from trixie, pinned low so
-	# that everything else stays sid's
-	if [ "$suite" = sid ]; then
-		echo "deb $mirror trixie main" >"$tmp/etc/apt/sources.list.d/ap_migrate-trixie.list"
-		printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' >"$tmp/etc/apt/preferences.d/ap_migrate-trixie"
+	# A second suite, pinned low so that everything else stays the chroot's
+	# own: sid ships only 18, the previous major (pg_upgrade) comes from
+	# trixie; bullseye's Alembic 1.4 lacks what the differential test reads,
+	# bookworm's 1.8 (the host's) runs on bullseye's Python.
+	case $suite in
+		sid) extra=trixie ;;
+		bullseye) extra=bookworm ;;
+		*) extra= ;;
+	esac
+	if [ -n "$extra" ]; then
+		echo "deb $mirror $extra main" >"$tmp/etc/apt/sources.list.d/ap_migrate-$extra.list"
+		printf 'Package: *\nPin: release n=%s\nPin-Priority: 100\n' "$extra" >"$tmp/etc/apt/preferences.d/ap_migrate-$extra"
 	fi
 	# no services start in the chroot, and no "main" cluster is created
 	printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
