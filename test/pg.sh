@@ -221,8 +221,12 @@ prepare_chroot() {
 	log "chroot-$suite ready"
 }
 
+# On INT or TERM, stop the command's process group first (it runs in the
+# background so the trap fires at once), then the EXIT trap unbinds.
+child=
+stop_child() { [ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null; sleep 1; exit 130; }
 trap unbind_all EXIT
-trap 'exit 130' INT TERM
+trap stop_child INT TERM
 
 [ $# -ge 1 ] || die "usage: test/pg.sh N [prepare | regen-expected | command...]"
 major=$1
@@ -256,13 +260,15 @@ rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.b
 bind_all "$root"
 
 in_chroot() {
-	chroot "$root" env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin \
+	setsid -w chroot "$root" env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin \
 		HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" APM_MATRIX_INNER=1 \
 		APM_PG_MAJOR="$major" APM_PGBIN="/usr/lib/postgresql/$major/bin" \
 		APM_PG_CONFIG="/usr/lib/postgresql/$major/bin/pg_config" \
 		APM_TEST_PORT="${APM_TEST_PORT:-54329}" APM_DIFF_CASES="${APM_DIFF_CASES:-500}" \
 		APM_UPGRADE_FROM_PGBIN="${APM_UPGRADE_FROM_PGBIN:-}" \
-		bash -c 'cd /work/ap_migrate && exec "$@"' bash "$@"
+		bash -c 'cd /work/ap_migrate && exec "$@"' bash "$@" &
+	child=$!
+	wait "$child"
 }
 
 if [ "${1:-}" = regen-expected ]; then
