@@ -26,20 +26,25 @@ if [ "$majors" != 15 ] && ! command -v debootstrap >/dev/null; then
 fi
 
 # Build the chroots that are missing, at most two at a time.
-declare -A prep_status
-pids=()
+declare -A prep_status major_of
+running=0
+reap() {
+	local done_pid st
+	wait -n -p done_pid
+	st=$?
+	prep_status[${major_of[$done_pid]}]=$st
+	running=$((running - 1))
+}
 for n in $majors; do
 	[ "$n" = 15 ] && continue
 	log "preparing PostgreSQL $n (log: $logdir/prepare-$n.log)"
 	bash "$repo/test/pg.sh" "$n" prepare >"$logdir/prepare-$n.log" 2>&1 &
-	pids+=("$n:$!")
-	if [ ${#pids[@]} -ge 2 ]; then
-		wait "${pids[0]#*:}"; prep_status[${pids[0]%%:*}]=$?
-		pids=("${pids[@]:1}")
-	fi
+	major_of[$!]=$n
+	running=$((running + 1))
+	[ "$running" -ge 2 ] && reap
 done
-for p in "${pids[@]}"; do
-	wait "${p#*:}"; prep_status[${p%%:*}]=$?
+while [ "$running" -gt 0 ]; do
+	reap
 done
 log "environments ready after $(( $(date +%s) - start )) s"
 
