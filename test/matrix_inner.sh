@@ -14,8 +14,10 @@ for cfg in /usr/lib/postgresql/*/bin/pg_config; do
 	[ -x "/usr/lib/postgresql/$old/bin/postgres" ] || continue
 	apm_log "building ap_migrate for PostgreSQL $old too (pg_upgrade test)"
 	rm -rf /tmp/ap_migrate-old && rsync -a --exclude .git "$repo/" /tmp/ap_migrate-old/
-	if make -C /tmp/ap_migrate-old -s PG_CONFIG="$cfg" PG_CFLAGS="-Wall -Werror" >/dev/null &&
-		make -C /tmp/ap_migrate-old -s PG_CONFIG="$cfg" install >/dev/null; then
+	# without JIT bitcode: the older major's packages (from another suite)
+	# name a clang whose bitcode reader is older than this suite's clang
+	if make -C /tmp/ap_migrate-old -s PG_CONFIG="$cfg" PG_CFLAGS="-Wall -Werror" with_llvm=no >/dev/null &&
+		make -C /tmp/ap_migrate-old -s PG_CONFIG="$cfg" with_llvm=no install >/dev/null; then
 		export APM_UPGRADE_FROM_PGBIN=/usr/lib/postgresql/$old/bin
 	fi
 done
