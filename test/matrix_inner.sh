@@ -13,7 +13,8 @@ for cfg in /usr/lib/postgresql/*/bin/pg_config; do
 	[ "$old" -lt "$APM_PG_MAJOR" ] || continue
 	[ -x "/usr/lib/postgresql/$old/bin/postgres" ] || continue
 	apm_log "building ap_migrate for PostgreSQL $old too (pg_upgrade test)"
-	rm -rf /tmp/ap_migrate-old && rsync -a --exclude .git "$repo/" /tmp/ap_migrate-old/
+	rm -rf /tmp/ap_migrate-old &&
+		rsync -a --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' "$repo/" /tmp/ap_migrate-old/
 	# without JIT bitcode: the older major's packages (from another suite)
 	# name a clang whose bitcode reader is older than this suite's clang
 	if make -C /tmp/ap_migrate-old -s PG_CONFIG="$cfg" PG_CFLAGS="-Wall -Werror" with_llvm=no >/dev/null &&

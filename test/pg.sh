@@ -254,7 +254,7 @@ prepare_chroot "$suite" "$major"
 
 # Copy the checkout in (without build products and git metadata).
 mkdir -p "$root/work/ap_migrate"
-rsync -a --delete --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' \
+rsync -a --delete --delete-excluded --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' \
 	--exclude /results/ --exclude /output_iso/ --exclude /tmp_check/ "$repo/" "$root/work/ap_migrate/"
 
 bind_all "$root"
