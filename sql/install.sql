@@ -4,12 +4,16 @@
 --
 CREATE EXTENSION ap_migrate;
 
--- every member object
+-- every member object (but the tables' row types and their array types,
+-- which PostgreSQL 17 and later list as members too: they go with their table)
 SELECT pg_describe_object(classid, objid, objsubid) AS member
   FROM pg_depend
  WHERE refclassid = 'pg_extension'::regclass
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ap_migrate')
    AND deptype = 'e'
+   AND NOT (classid = 'pg_type'::regclass AND objid IN
+            (SELECT t.oid FROM pg_type t JOIN pg_class r ON r.reltype IN (t.oid, t.typelem)
+              WHERE r.relkind <> 'c'))
  ORDER BY 1;
 
 -- the functions are in pg_catalog, so they are found with any search_path
@@ -27,8 +31,9 @@ SELECT p.oid::regprocedure AS function
 
 -- nobody but the owner may write the tables; the installer (here the
 -- superuser, so the owner) holds SELECT with grant option, and INSERT and
--- UPDATE on the sequences for pg_restore
-SELECT c.relname, c.relacl
+-- UPDATE on the sequences for pg_restore (an owner's MAINTAIN, "m" since
+-- PostgreSQL 17, is left out)
+SELECT c.relname, regexp_replace(c.relacl::text, '(=[a-zA-Z*]*)m\*?', '\1', 'g') AS relacl
   FROM pg_class c
  WHERE c.relnamespace = 'ap_migrate'::regnamespace AND c.relkind IN ('r', 'S')
  ORDER BY 1;
@@ -55,7 +60,10 @@ SELECT * FROM pg_extension_update_paths('ap_migrate') ORDER BY 1, 2;
 -- an existing schema named ap_migrate is not adopted
 DROP EXTENSION ap_migrate;
 CREATE SCHEMA ap_migrate;
+-- (terse: PostgreSQL 18 adds the script's file and line as CONTEXT)
+\set VERBOSITY terse
 CREATE EXTENSION ap_migrate;
+\set VERBOSITY default
 DROP SCHEMA ap_migrate;
 
 -- DROP EXTENSION (no CASCADE needed, no warning) takes the catalog with

@@ -380,9 +380,13 @@ SELECT transactional FROM ap_migrate.revision WHERE id = 'af0000000001';
 SELECT ap_migrate_add('af0000000002', NULL, 'ANALYZE reg_t1; CLUSTER reg_t1;',
                       'ANALYZE;', 'analyze');
 -- statements inside a BEGIN ATOMIC body are not taken for transaction control
-SELECT ap_migrate_add('af0000000004', NULL,
+-- (PostgreSQL 14 and later: 13 cannot parse the body, so it skips the call)
+SELECT current_setting('server_version_num')::int >= 140000 AS begin_atomic \gset
+SELECT CASE WHEN :'begin_atomic'::boolean
+            THEN ap_migrate_add('af0000000004', NULL,
                       'CREATE FUNCTION reg_f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;',
-                      'DROP FUNCTION reg_f();', 'begin atomic');
+                      'DROP FUNCTION reg_f();', 'begin atomic')
+            ELSE true END AS ap_migrate_add;
 -- meta-commands are refused in non-transactional revisions too
 SELECT ap_migrate_add('af0000000003', NULL, E'\\connect other', NULL, transactional => false);
 \echo :LAST_ERROR_SQLSTATE

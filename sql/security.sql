@@ -54,7 +54,10 @@ SET ROLE sec_installer;
 CREATE SCHEMA ap_migrate;
 CREATE TABLE ap_migrate.revision (id text);
 INSERT INTO ap_migrate.revision VALUES ('planted');
+-- (terse: PostgreSQL 18 adds the script's file and line as CONTEXT)
+\set VERBOSITY terse
 CREATE EXTENSION ap_migrate;
+\set VERBOSITY default
 \echo :LAST_ERROR_SQLSTATE
 CREATE FUNCTION pg_catalog.ap_migrate_check() RETURNS boolean LANGUAGE sql AS 'SELECT true';
 \echo :LAST_ERROR_SQLSTATE
@@ -95,7 +98,11 @@ SELECT count(*) AS members,
   LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
   LEFT JOIN pg_namespace n ON d.classid = 'pg_namespace'::regclass AND n.oid = d.objid
  WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
-   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ap_migrate');
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ap_migrate')
+   -- tables' row types (members since PostgreSQL 17) are counted below
+   AND NOT (d.classid = 'pg_type'::regclass AND d.objid IN
+            (SELECT t.oid FROM pg_type t JOIN pg_class r ON r.reltype IN (t.oid, t.typelem)
+              WHERE r.relkind <> 'c'));
 -- indexes and row types too
 SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'ap_migrate'::regnamespace
            AND relowner <> :bootstrap) AS other_relations,

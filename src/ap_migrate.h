@@ -42,8 +42,7 @@
 #define AP_MIGRATE_H
 
 #include "catalog/pg_extension.h"
-#include "common/cryptohash.h"
-#include "common/sha2.h"
+#include "compat.h"
 #include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"

@@ -561,7 +561,7 @@ check_lock_held(const char *revision)
 	LOCKTAG		tag;
 
 	APM_SET_LOCKTAG(tag);
-	if (!LockHeldByMe(&tag, ExclusiveLock))
+	if (!apm_lock_held_by_me(&tag, ExclusiveLock))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the ap_migrate lock was lost while revision \"%s\" ran", revision),
@@ -1213,7 +1213,7 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 	PG_CATCH();
 	{
 		apm_set_operation_active(false);
-		if (LockHeldByMe(&tag, ExclusiveLock))
+		if (apm_lock_held_by_me(&tag, ExclusiveLock))
 			LockRelease(&tag, ExclusiveLock, true);
 		PG_RE_THROW();
 	}

@@ -33,8 +33,6 @@
 #include <ctype.h>
 
 #include "catalog/namespace.h"
-#include "common/cryptohash.h"
-#include "common/sha2.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"

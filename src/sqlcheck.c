@@ -302,7 +302,7 @@ needs_top_level(Node *stmt)
 				return reindex->kind == REINDEX_OBJECT_SCHEMA ||
 					reindex->kind == REINDEX_OBJECT_SYSTEM ||
 					reindex->kind == REINDEX_OBJECT_DATABASE ||
-					has_option(reindex->params, "concurrently");
+					has_option(apm_reindex_params(reindex), "concurrently");
 			}
 		case T_ClusterStmt:
 			return ((ClusterStmt *) stmt)->relation == NULL;
@@ -315,7 +315,7 @@ needs_top_level(Node *stmt)
 					AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
 
 					if (cmd->subtype == AT_DetachPartition &&
-						((PartitionCmd *) cmd->def)->concurrent)
+						apm_detach_concurrently((PartitionCmd *) cmd->def))
 						return true;
 				}
 				return false;

@@ -100,7 +100,6 @@
 #include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
-#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
 #include "utils/fmgroids.h"
@@ -223,7 +222,7 @@ concurrent_index_table(Node *stmt)
 		ListCell   *lc;
 		Oid			relid;
 
-		foreach(lc, reindex->params)
+		foreach(lc, apm_reindex_params(reindex))
 		{
 			DefElem    *opt = lfirst_node(DefElem, lc);
 

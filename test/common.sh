@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Shared setup for the README's commands (examples/run_example.sh,
 # test/run_all.sh): install what is missing from Debian's packages, build and
-# install the extension, and run a throwaway PostgreSQL 15 cluster as an
-# ordinary user (PostgreSQL refuses to run as root).
+# install the extension, and run a throwaway PostgreSQL cluster (15, the
+# host's, unless APM_PG_MAJOR says otherwise) as an ordinary user
+# (PostgreSQL refuses to run as root).
 #
 # Source it; it defines functions only.
 
-APM_PGBIN=${APM_PGBIN:-/usr/lib/postgresql/15/bin}
-APM_PG_CONFIG=${APM_PG_CONFIG:-/usr/bin/pg_config}
-APM_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-client-15 libpq-dev libssl-dev libipc-run-perl make gcc rsync
-	python3-alembic python3-psycopg2 python3-yaml sqitch libdbd-pg-perl postgresql-15-pgtap)
+# the PostgreSQL major (test/pg.sh sets it for the others' chroots)
+APM_PG_MAJOR=${APM_PG_MAJOR:-15}
+APM_PGBIN=${APM_PGBIN:-/usr/lib/postgresql/$APM_PG_MAJOR/bin}
+APM_PG_CONFIG=${APM_PG_CONFIG:-/usr/lib/postgresql/$APM_PG_MAJOR/bin/pg_config}
+APM_PACKAGES=(postgresql-$APM_PG_MAJOR postgresql-server-dev-$APM_PG_MAJOR postgresql-client-$APM_PG_MAJOR
+	libpq-dev libssl-dev libipc-run-perl make gcc rsync
+	python3-alembic python3-psycopg2 python3-yaml sqitch libdbd-pg-perl postgresql-$APM_PG_MAJOR-pgtap)
 # the OS user that owns throwaway clusters
 APM_OS_USER=${APM_OS_USER:-postgres}
 
@@ -72,7 +76,7 @@ apm_workdir() {
 # Start a throwaway cluster in $1 on port $2; sets PGHOST, PGPORT, PGUSER.
 apm_start_cluster() {
 	local dir=$1 port=$2
-	apm_log "starting a throwaway PostgreSQL 15 cluster in $dir (port $port)"
+	apm_log "starting a throwaway PostgreSQL $APM_PG_MAJOR cluster in $dir (port $port)"
 	apm_as_user initdb -D "$dir/data" -A trust -U postgres --no-locale -E UTF8 >/dev/null || return 1
 	apm_as_user pg_ctl -D "$dir/data" -w -l "$dir/server.log" \
 		-o "-p $port -k $dir -c listen_addresses=''" start >/dev/null || return 1

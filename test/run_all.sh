@@ -9,6 +9,10 @@
 # already in place, as a user that can run PostgreSQL.
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Every major: test/matrix.sh runs this script once per major, then sums up.
+if [ -z "${APM_MATRIX_INNER:-}" ] && [ "${APM_MATRIX:-0}" != 0 ]; then
+	exec bash "$repo/test/matrix.sh"
+fi
 . "$repo/test/common.sh"
 
 passed=0
@@ -49,15 +53,15 @@ trap cleanup EXIT
 apm_start_cluster "$work" "${APM_TEST_PORT:-54329}" || { echo "0 passed, 1 failed"; exit 1; }
 
 # pg_regress and pg_isolation_regress print one "... ok" or "... FAILED"
-# line per test.
+# line per test ("ok N - name" or "not ok N - name" since PostgreSQL 16).
 run_suite() {
 	local name=$1 target=$2 dir=$work/src/${3:-} log="$work/$1.log" ok bad
 	apm_log "running the $name suite"
 	apm_as_user make -C "$dir" -s "$target" PG_CONFIG="$APM_PG_CONFIG" \
 		PGHOST="$PGHOST" PGPORT="$PGPORT" PGUSER="$PGUSER" ${4:+"$4"} >"$log" 2>&1
 	cat "$log"
-	ok=$(grep -cE '\.\.\. ok' "$log")
-	bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log")
+	ok=$(grep -cE '\.\.\. ok|^ok [0-9]+ ' "$log")
+	bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok [0-9]+ ' "$log")
 	if [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ]; then
 		bad=1	# the suite did not run at all
 	fi

@@ -110,8 +110,17 @@ sub c1_run
 	is($rc, 0, "$label: pgbench exits with 0") or diag($out, $err);
 	like($out, qr/number of transactions actually processed: $TOTAL\/$TOTAL\n/,
 		"$label: $TOTAL transactions processed");
-	like($out, qr/number of failed transactions: 0 \(0\.000%\)/,
-		"$label: 0 failed transactions");
+	if ($out =~ /number of failed transactions/)
+	{
+		like($out, qr/number of failed transactions: 0 \(0\.000%\)/,
+			"$label: 0 failed transactions");
+	}
+	else
+	{
+		# pgbench before 15 prints no such line: a failed transaction
+		# aborts its client, which the exit code and the count above catch
+		pass("$label: 0 failed transactions (pgbench before 15: by exit code and count)");
+	}
 	my @steps = ($err =~ /^NOTICE:  running upgrade /mg);
 	is(scalar(@steps), $N,
 		"$label: the clients together ran $N steps (one notice each)");
