@@ -131,7 +131,7 @@ SELECT id, owner, owner_name FROM ap_migrate.revision WHERE id = 'e5c000000005' 
 SELECT id, owner, owner_name FROM ap_migrate.revision WHERE id = 'e5c000000001';
 
 -- 9. A revision listing 20,000 parents: the duplicate at the end is found
--- (by sorting; test/t/009_escalation.pl bounds the time at 100,000).
+-- (by sorting; test/t/016_escalation.pl bounds the time at 100,000).
 RESET client_min_messages;
 SELECT ap_migrate_add('e5c000000006',
        (SELECT array_agg(lpad(to_hex(i), 12, '0')) || '{000000000001}'::text[]
