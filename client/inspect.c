@@ -61,6 +61,11 @@
 	"FROM pg_catalog.ap_migrate_plan($1)"
 #define Q_SQL \
 	"SELECT pg_catalog.ap_migrate_sql($1) AS script"
+#define Q_LINT \
+	"SELECT revision, statement, line, rule, severity, message, hint " \
+	"FROM pg_catalog.ap_migrate_lint($1)"
+#define Q_VERIFY \
+	"SELECT revision, status, detail, error FROM pg_catalog.ap_migrate_verify($1)"
 #define Q_VALIDATE \
 	"SELECT severity, problem, revision, detail FROM pg_catalog.ap_migrate_validate()"
 #define Q_PROBLEMS \
@@ -318,6 +323,89 @@ print_sql(DbJob *job, const char *target)
 	return EXIT_OK;
 }
 
+/*
+ * lint: one line per finding, as a compiler prints one, and its hint; exit 1
+ * when a finding has severity error.  target NULL: the pending revisions.
+ */
+static int
+print_lint(DbJob *job, const char *target)
+{
+	const char *params[1] = {target};
+	PGresult   *res = cli_exec(job, Q_LINT, 1, params);
+	bool		errors = false;
+
+	if (res == NULL)
+		return EXIT_ERROR;
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		char	   *rev = val(res, i, "revision");
+		char	   *stmt = val(res, i, "statement");
+		char	   *line = val(res, i, "line");
+		char	   *rule = val(res, i, "rule");
+		char	   *sev = val(res, i, "severity");
+		char	   *msg = val(res, i, "message");
+		char	   *hint = val(res, i, "hint");
+		bool		error = strcmp(sev, "error") == 0;
+
+		cli_out(job, "%s: statement %s, line %s: %s [%s] %s", rev, stmt, line,
+				cli_paint(sev, error ? "1;31" : strcmp(sev, "warning") == 0 ? "33" : "36"),
+				rule, msg);
+		if (hint[0] && !opts.quiet)
+			cli_out(job, "    hint: %s", hint);
+		errors |= error;
+		free(rev);
+		free(stmt);
+		free(line);
+		free(rule);
+		free(sev);
+		free(msg);
+		free(hint);
+	}
+	if (PQntuples(res) == 0 && !opts.quiet)
+		cli_out(job, "No findings.");
+	PQclear(res);
+	if (errors)
+		job->error = strdup("lint found errors");
+	return errors ? EXIT_ERROR : EXIT_OK;
+}
+
+/*
+ * verify: one line per revision (ok, differs, failed, skipped, ...); exit 1
+ * when a downgrade does not restore the schema or a step fails.
+ */
+static int
+print_verify(DbJob *job, const char *target)
+{
+	const char *params[1] = {target};
+	PGresult   *res = cli_exec(job, Q_VERIFY, 1, params);
+	bool		bad = false;
+
+	if (res == NULL)
+		return EXIT_ERROR;
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		char	   *rev = val(res, i, "revision");
+		char	   *status = val(res, i, "status");
+		char	   *detail = val(res, i, "detail");
+		char	   *error = val(res, i, "error");
+		bool		failed = strcmp(status, "differs") == 0 || strcmp(status, "failed") == 0;
+
+		cli_out(job, "%s: %s%s%s%s%s", rev, cli_paint(status, failed ? "1;31" : "32"),
+				detail[0] ? ": " : "", detail, error[0] ? ": " : "", error);
+		bad |= failed;
+		free(rev);
+		free(status);
+		free(detail);
+		free(error);
+	}
+	if (PQntuples(res) == 0 && !opts.quiet)
+		cli_out(job, "Nothing to verify: no pending revision.");
+	PQclear(res);
+	if (bad)
+		job->error = strdup("verification found downgrades that do not undo their upgrades, or failing steps");
+	return bad ? EXIT_ERROR : EXIT_OK;
+}
+
 /* validate and check: one line per problem; true when there is an error */
 static bool
 print_problems(DbJob *job, const PGresult *res)
@@ -437,6 +525,16 @@ cli_inspect(DbJob *job, MigrationDir *md)
 			ok = json_rows(job, "rows", Q_SHOW, 1, params);
 		else if (strcmp(verb, "plan") == 0)
 			ok = json_rows(job, "rows", Q_PLAN, 1, params);
+		else if (strcmp(verb, "lint") == 0)
+		{
+			params[0] = opts.nargs > 0 ? opts.args[0] : NULL;
+			ok = json_rows(job, "rows", Q_LINT, 1, params);
+		}
+		else if (strcmp(verb, "verify") == 0)
+		{
+			params[0] = opts.nargs > 0 ? opts.args[0] : "heads";
+			ok = json_rows(job, "rows", Q_VERIFY, 1, params);
+		}
 		else if (strcmp(verb, "validate") == 0)
 		{
 			PGresult   *res;
@@ -469,6 +567,10 @@ cli_inspect(DbJob *job, MigrationDir *md)
 		rc = print_plan(job, target);
 	else if (strcmp(verb, "sql") == 0)
 		rc = print_sql(job, target);
+	else if (strcmp(verb, "lint") == 0)
+		rc = print_lint(job, opts.nargs > 0 ? opts.args[0] : NULL);
+	else if (strcmp(verb, "verify") == 0)
+		rc = print_verify(job, opts.nargs > 0 ? opts.args[0] : "heads");
 	else if (strcmp(verb, "validate") == 0)
 	{
 		PGresult   *res = cli_exec(job, Q_VALIDATE, 0, NULL);

@@ -91,6 +91,15 @@ static const Verb verbs[] = {
 	{"sql", "print the offline SQL script to a target", VERB_READ, 0, 1, "sql [TARGET]",
 		"Print the offline SQL script of an upgrade or downgrade to TARGET (default:\n"
 	"head), for review or for psql -f (ap_migrate_sql)."},
+	{"lint", "lint the pending migrations: locks, rewrites, unsafe DDL", VERB_READ, 0, 1, "lint [TARGET]",
+		"Lint the pending revisions (or the ones TARGET names) with ap_migrate_lint():\n"
+		"the lock each statement takes on which relation and that relation's size,\n"
+		"and unsafe patterns with their safe rewrite; exit 1 on a finding of severity\n"
+	"error.  New files are linted too (they are registered in the rolled-back sync)."},
+	{"verify", "check that every pending downgrade undoes its upgrade", VERB_READ, 0, 1, "verify [TARGET]",
+		"Apply, revert and re-apply the pending revisions up to TARGET (default: heads)\n"
+		"in a transaction that is rolled back (ap_migrate_verify()); exit 1 when a\n"
+	"downgrade does not restore the schema or a step fails.  Changes nothing."},
 	{"validate", "list the problems of the graph and the applied state", VERB_READ, 0, 0, "validate",
 	"List every problem of the graph and the applied state; exit 1 on an error."},
 	{"import", "convert another tool's migrations (ap-migrate-import)", VERB_EXEC, 2, 2, "import FORMAT SRC [--out DIR]",
