@@ -48,7 +48,7 @@ export DATABASE_URL="postgresql+asyncpg://postgres@/ap_intake?host=$PGHOST&port=
 cli() {
 	echo
 	echo "\$ ap-migrate $*"
-	(cd "$project" && apm_as_user env DATABASE_URL="$DATABASE_URL" ap-migrate "$@")
+	apm_as_user env DATABASE_URL="$DATABASE_URL" ap-migrate --dir "$project/migrations" "$@"
 }
 cli validate                  # registers the files (in a transaction rolled back) and checks the chain
 cli plan head                 # what an upgrade would run
