@@ -44,9 +44,9 @@
  *
  * Why the caller and the worker cannot deadlock:
  *
- *	 - The caller commits before starting the worker and then holds no
- *	   snapshot (checked) and no lock but the session-level serializing
- *	   lock, which the worker never asks for: ap_migrate calls from the
+ *	 - The caller commits before starting the worker; then it holds no
+ *	   snapshot, advertises no xmin (both checked) and holds no lock but
+ *	   the session-level serializing lock, which the worker never asks for: ap_migrate calls from the
  *	   worker's SQL are refused as re-entrant, like those of any step.
  *	   CREATE INDEX CONCURRENTLY and friends wait for transactions that hold
  *	   a snapshot or a lock on the table; the caller's has neither.
@@ -834,21 +834,31 @@ apm_worker_run(ApmWorker *w, const char *revision, const char *sql,
 	StepShared *step;
 	int			request;
 
-	/* nothing of this transaction may make the worker wait for it */
+	/*
+	 * Nothing of this transaction may make the worker wait for it: a
+	 * concurrent index build waits for every transaction that advertises an
+	 * xmin older than its own snapshot, and this one waits for the worker.
+	 *
+	 * The xmin comes back whenever a catalog lookup misses the caches, since
+	 * a miss reads the catalog under a fresh catalog snapshot.  Misses are
+	 * rare, so this went unnoticed: after a step with many catalog changes
+	 * (600 ALTER TABLE ... SET DEFAULT is enough) the shared invalidation
+	 * queue overflows at commit, every cache of this backend is reset, and
+	 * the first syscache lookup after it (a superuser_arg() in an earlier
+	 * version of this function, after the catalog snapshot had been dropped)
+	 * left the xmin set for the whole wait.  So: no catalog access from here
+	 * on, and the xmin is cleared and checked as the last thing before the
+	 * worker is told to go.  Dropping the catalog snapshot clears the xmin
+	 * only when there was one; pushing and popping a snapshot is the
+	 * snapshot manager's own way to clear it in any case.
+	 */
 	InvalidateCatalogSnapshot();
 	if (HaveRegisteredOrActiveSnapshot())
 		elog(ERROR, "cannot start a worker while holding a snapshot");
-
-	/*
-	 * With no snapshot left, this backend's advertised xmin can still be
-	 * set: the snapshot manager clears it only when a registered or active
-	 * snapshot goes away.  A concurrent index build in the worker would then
-	 * wait for this transaction, which waits for the worker (a false
-	 * deadlock).  Pushing and popping a snapshot is the snapshot manager's
-	 * own way to clear it.
-	 */
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PopActiveSnapshot();
+	if (TransactionIdIsValid(MyProc->xmin))
+		elog(ERROR, "cannot start a worker while advertising an xmin");
 
 	stepseg = dsm_create(offsetof(StepShared, data) + sqlsize + pathsize, 0);
 	step = dsm_segment_address(stepseg);
