@@ -27,6 +27,7 @@ OBJS = \
 	src/sqlcheck.o \
 	src/stepenv.o \
 	src/touched.o \
+	src/util.o \
 	src/validate.o \
 	src/verify.o \
 	src/worker.o

@@ -30,6 +30,8 @@
  *	 citus.c     running on Citus: coordinator only, sequential DDL mode
  *
  *	 guard.c     the trigger on those tables: direct inserts only to restore
+ *	   |
+ *	 util.c      general helpers over Lists of C strings
  *
  * Copyright (c) 2026, ap_migrate developers
  *
@@ -245,6 +247,10 @@ typedef struct ApmVerifyRow
 	char	   *error;			/* the SQLSTATE and message of a failure */
 } ApmVerifyRow;
 
+/* util.c */
+extern char *apm_join_strings(List *strings, const char *sep);
+extern Datum apm_text_array(List *items);
+
 /* graph.c */
 extern ApmGraph *apm_graph_create(int capacity);
 extern ApmNode *apm_graph_add_node(ApmGraph *graph, const char *id);
@@ -255,7 +261,6 @@ extern List *apm_graph_bases(const ApmGraph *graph);
 extern List *apm_graph_current(const ApmGraph *graph);
 extern List *apm_graph_find_cycle(const ApmGraph *graph);
 extern void apm_graph_check_usable(const ApmGraph *graph, bool check_state);
-extern List *apm_graph_missing(const ApmGraph *graph, const bool *member);
 extern void apm_graph_require_known(const ApmGraph *graph, const bool *member,
 									const char *target);
 extern bool *apm_graph_ancestors(const ApmGraph *graph, List *from,
@@ -271,7 +276,6 @@ extern int *apm_graph_walk_order(const ApmGraph *graph, const bool *member,
 extern List *apm_graph_ids(const ApmGraph *graph, List *indexes);
 extern char *apm_graph_join_ids(const ApmGraph *graph, List *indexes,
 								const char *sep);
-extern char *apm_join_strings(List *strings, const char *sep);
 
 /* resolve.c */
 extern List *apm_resolve_target(const ApmGraph *graph, const char *target,
@@ -311,7 +315,6 @@ extern void apm_lint_on_register(const ApmRevisionDef *def);
 
 /* fingerprint.c */
 extern ApmFingerprint *apm_fingerprint_take(const ApmScope *scope);
-extern void apm_fingerprint_digests(ApmFingerprint *fp);
 extern List *apm_fingerprint_diff(const ApmFingerprint *before,
 								  const ApmFingerprint *after);
 extern char *apm_fingerprint_describe_changes(List *changes);
@@ -341,7 +344,6 @@ extern char *apm_catalog_checksum(const char *id);
 extern bool apm_catalog_insert(const ApmRevisionDef *def, const char *checksum);
 extern void apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 							   List *old_parents);
-extern void apm_catalog_refresh_heads(List *ids);
 extern bool apm_catalog_is_referenced(const char *id);
 extern char *apm_catalog_name_owner(const char *name, bool *is_label);
 extern void apm_catalog_set_owner(const char *id, Oid owner);
@@ -358,14 +360,12 @@ extern char *apm_catalog_record_steps(ApmOperation operation, int n, char **ids,
 extern char **apm_catalog_messages(const ApmGraph *graph, const int *indexes,
 								   int count);
 extern List *apm_catalog_checksum_mismatches(void);
-extern Datum apm_text_array(List *items);
 extern void apm_catalog_save_fingerprint(const ApmFingerprint *fp);
 extern ApmFingerprint *apm_catalog_load_fingerprint(TimestampTz *recorded_at);
 
 /* register.c */
 extern bool apm_register(ApmRevisionDef *def);
 extern bool apm_is_hex12(const char *id);
-extern void apm_check_id(const char *id, const char *what);
 extern void apm_check_id_as(const char *id, const char *what, ApmIdFormat format);
 extern void apm_check_label(const char *label);
 extern void apm_check_message(const char *id, const char *message);
@@ -390,7 +390,6 @@ extern char *apm_run(ApmOperation operation, const char *target);
 extern void apm_run_stepwise(ApmOperation operation, const char *target);
 extern void apm_check_steps(const ApmGraph *graph, const ApmPlan *plan,
 							bool allow_nontransactional);
-extern void apm_lock_operation(const char *funcname, bool session);
 extern char *apm_mark(ApmOperation operation, const char *revision,
 					  const char *checksum, bool record);
 extern void apm_run_step_sql(const ApmNode *node, const ApmRevisionDef *def,
@@ -404,7 +403,6 @@ extern void apm_pin_step_settings(GucAction action);
 extern void apm_check_step_state(Oid owner, Oid session_user);
 extern List *apm_kept_settings(int nestlevel);
 extern void apm_restore_kept_settings(List *kept, Oid owner);
-extern void apm_set_step_lock_timeout(GucAction action);
 extern int	apm_retry_delay(int attempt);
 extern void apm_sleep(int ms);
 extern void apm_retry_notice(const char *revision, const char *reason,

@@ -61,6 +61,8 @@
 #include "ap_migrate.h"
 #include "compat.h"
 
+static void refresh_heads(List *ids);
+
 /* rows fetched at a time when scanning every revision's SQL */
 #define APM_FETCH_BATCH 1000
 
@@ -304,22 +306,6 @@ get_text_list(HeapTuple tuple, int col)
 	for (i = 0; i < n; i++)
 		list = lappend(list, items[i]);
 	return list;
-}
-
-/*
- * apm_text_array turns a List of C strings into a text[] Datum, for
- * parameters here and for results in funcs.c.
- */
-Datum
-apm_text_array(List *items)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(items), 1));
-	ListCell   *lc;
-	int			i = 0;
-
-	foreach(lc, items)
-		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
-	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
 /* A text[] of C strings */
@@ -993,7 +979,7 @@ apm_catalog_insert(const ApmRevisionDef *def, const char *checksum)
 	SPI_freetuptable(SPI_tuptable);
 
 	insert_edges(def);
-	apm_catalog_refresh_heads(def->parents);
+	refresh_heads(def->parents);
 	return referenced;
 }
 
@@ -1032,7 +1018,7 @@ apm_catalog_update(const ApmRevisionDef *def, const char *checksum,
 				 " WHERE revision OPERATOR(pg_catalog.=) $1",
 				 1, revision_types, values, NULL, false, SPI_OK_DELETE);
 	insert_edges(def);
-	apm_catalog_refresh_heads(list_concat_copy(old_parents, def->parents));
+	refresh_heads(list_concat_copy(old_parents, def->parents));
 }
 
 /*
@@ -1059,11 +1045,11 @@ apm_catalog_set_owner(const char *id, Oid owner)
 }
 
 /*
- * apm_catalog_refresh_heads recomputes the is_head flag of the given
+ * refresh_heads recomputes the is_head flag of the given
  * revisions from the parent edges that name them.
  */
-void
-apm_catalog_refresh_heads(List *ids)
+static void
+refresh_heads(List *ids)
 {
 	Oid			types[1] = {TEXTARRAYOID};
 	Datum		values[1];

@@ -151,7 +151,7 @@ operation_lock_holder(const LOCKTAG *tag)
 }
 
 /*
- * apm_lock_operation takes the lock that serializes every call that
+ * lock_operation takes the lock that serializes every call that
  * changes the catalog, for the transaction or (session) for the session.
  *
  * When another session holds it, the wait is limited by
@@ -162,8 +162,8 @@ operation_lock_holder(const LOCKTAG *tag)
  * the lock.  Waiting in the lock manager (not polling) keeps waiters in
  * order and lets deadlock detection see the wait.
  */
-void
-apm_lock_operation(const char *funcname, bool session)
+static void
+lock_operation(const char *funcname, bool session)
 {
 	LOCKTAG		tag;
 	int			holder;
@@ -219,7 +219,7 @@ apm_begin(const char *funcname, bool mutating)
 	if (mutating)
 	{
 		check_mutating_call(funcname);
-		apm_lock_operation(funcname, false);
+		lock_operation(funcname, false);
 	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -972,7 +972,7 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 	MemoryContextDelete(stepcxt);
 }
 
-/* what apm_run hands to run_operation through apm_locked */
+/* what apm_run hands to run_locked through apm_locked */
 typedef struct RunArgs
 {
 	ApmOperation operation;
@@ -983,7 +983,7 @@ typedef struct RunArgs
 
 /* The body of apm_run, under the operation lock */
 static void
-run_operation(void *arg)
+run_locked(void *arg)
 {
 	RunArgs    *args = (RunArgs *) arg;
 	ApmOperation operation = args->operation;
@@ -1034,7 +1034,7 @@ apm_run(ApmOperation operation, const char *target)
 	args.target = target;
 	args.callcxt = CurrentMemoryContext;
 	args.result = NULL;
-	apm_locked(funcnames[operation], run_operation, &args);
+	apm_locked(funcnames[operation], run_locked, &args);
 	return args.result;
 }
 
@@ -1196,7 +1196,7 @@ apm_run_stepwise(ApmOperation operation, const char *target)
 	apm_citus_check_node(funcname);
 
 	APM_SET_LOCKTAG(tag);
-	apm_lock_operation(funcname, true);
+	lock_operation(funcname, true);
 	apm_set_operation_active(true);
 
 	PG_TRY();

@@ -326,11 +326,11 @@ apm_fingerprint_take(const ApmScope *scope)
 }
 
 /*
- * apm_fingerprint_digests replaces each description of fp with its MD5
+ * digest_descriptions replaces each description of fp with its MD5
  * digest (hex), the form in which a fingerprint is recorded.
  */
-void
-apm_fingerprint_digests(ApmFingerprint *fp)
+static void
+digest_descriptions(ApmFingerprint *fp)
 {
 	int			i;
 
@@ -431,7 +431,7 @@ apm_fingerprint_record(void)
 {
 	ApmFingerprint *fp = apm_fingerprint_take(NULL);
 
-	apm_fingerprint_digests(fp);
+	digest_descriptions(fp);
 	apm_catalog_save_fingerprint(fp);
 }
 
@@ -462,6 +462,6 @@ apm_fingerprint_drift(bool *recorded, TimestampTz *recorded_at)
 		return NIL;
 	}
 	live = apm_fingerprint_take(NULL);
-	apm_fingerprint_digests(live);
+	digest_descriptions(live);
 	return apm_fingerprint_diff(stored, live);
 }

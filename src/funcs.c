@@ -225,7 +225,7 @@ ap_migrate_load(PG_FUNCTION_ARGS)
 
 /* The shared body of upgrade, downgrade and stamp */
 static Datum
-run_operation(FunctionCallInfo fcinfo, ApmOperation operation)
+operation_call(FunctionCallInfo fcinfo, ApmOperation operation)
 {
 	char	   *target = text_arg(fcinfo, 0, "target");
 	char	   *current = apm_run(operation, target);
@@ -242,7 +242,7 @@ run_operation(FunctionCallInfo fcinfo, ApmOperation operation)
 Datum
 ap_migrate_upgrade(PG_FUNCTION_ARGS)
 {
-	return run_operation(fcinfo, APM_UPGRADE);
+	return operation_call(fcinfo, APM_UPGRADE);
 }
 
 /*
@@ -252,7 +252,7 @@ ap_migrate_upgrade(PG_FUNCTION_ARGS)
 Datum
 ap_migrate_downgrade(PG_FUNCTION_ARGS)
 {
-	return run_operation(fcinfo, APM_DOWNGRADE);
+	return operation_call(fcinfo, APM_DOWNGRADE);
 }
 
 /*
@@ -262,7 +262,7 @@ ap_migrate_downgrade(PG_FUNCTION_ARGS)
 Datum
 ap_migrate_stamp(PG_FUNCTION_ARGS)
 {
-	return run_operation(fcinfo, APM_STAMP);
+	return operation_call(fcinfo, APM_STAMP);
 }
 
 /* The shared body of the two procedures */

@@ -1218,25 +1218,6 @@ apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
 }
 
 /*
- * apm_join_strings renders a List of C strings joined by sep.
- */
-char *
-apm_join_strings(List *strings, const char *sep)
-{
-	StringInfoData buf;
-	ListCell   *lc;
-
-	initStringInfo(&buf);
-	foreach(lc, strings)
-	{
-		if (lc != list_head(strings))
-			appendStringInfoString(&buf, sep);
-		appendStringInfoString(&buf, (char *) lfirst(lc));
-	}
-	return buf.data;
-}
-
-/*
  * apm_graph_ids maps a List of node indexes to a List of their ids.
  */
 List *
@@ -1268,13 +1249,13 @@ compare_string_cells(const ListCell *a, const ListCell *b)
 }
 
 /*
- * apm_graph_missing lists the unregistered revisions that members name as
+ * missing_revisions lists the unregistered revisions that members name as
  * parents or dependencies, each once, sorted: a graph may be partial (a
  * branch whose base is not registered yet), and only what an operation
  * touches has to be complete.
  */
-List *
-apm_graph_missing(const ApmGraph *graph, const bool *member)
+static List *
+missing_revisions(const ApmGraph *graph, const bool *member)
 {
 	List	   *missing = NIL;
 	const char *prev = NULL;
@@ -1309,12 +1290,12 @@ apm_graph_missing(const ApmGraph *graph, const bool *member)
 
 /*
  * apm_graph_require_known refuses target when a member names a revision
- * that is not registered (apm_graph_missing), naming every missing one.
+ * that is not registered (missing_revisions), naming every missing one.
  */
 void
 apm_graph_require_known(const ApmGraph *graph, const bool *member, const char *target)
 {
-	List	   *missing = apm_graph_missing(graph, member);
+	List	   *missing = missing_revisions(graph, member);
 
 	if (missing != NIL)
 		ereport(ERROR,

@@ -68,17 +68,17 @@ is_reserved(const char *name)
 }
 
 /*
- * apm_check_id raises an error unless id is a valid revision id under the
+ * check_id raises an error unless id is a valid revision id under the
  * current ap_migrate.revision_id_format.  what names the argument.
  */
-void
-apm_check_id(const char *id, const char *what)
+static void
+check_id(const char *id, const char *what)
 {
 	apm_check_id_as(id, what, (ApmIdFormat) apm_revision_id_format);
 }
 
 /*
- * apm_check_id_as is apm_check_id for a given id format.  A restore checks
+ * apm_check_id_as is check_id for a given id format.  A restore checks
  * with the relaxed format, the larger of the two, since the setting of the
  * database the dump came from is not known.
  */
@@ -178,7 +178,7 @@ check_id_list(const char *id, List *ids, const char *what)
 		const char *other = lfirst(lc);
 
 		CHECK_FOR_INTERRUPTS();
-		apm_check_id(other, what);
+		check_id(other, what);
 		if (strcmp(other, id) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
@@ -351,7 +351,7 @@ apm_register(ApmRevisionDef *def)
 	char	   *old_checksum = NULL;
 	ListCell   *lc;
 
-	apm_check_id(def->id, "revision id");
+	check_id(def->id, "revision id");
 	check_id_list(def->id, def->parents, "parent");
 	check_id_list(def->id, def->depends_on, "dependency");
 	foreach(lc, def->branch_labels)

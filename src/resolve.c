@@ -14,6 +14,12 @@
  *	                  of one (of an id or a label longer than three characters)
  *	 +N, -N           N steps up or down from the current revision
  *	 <rev>+N, <rev>-N N steps up or down from <rev> (an id, prefix, head or base)
+ *	 <branch>@<spec>  any of the above (but a bare label) on one branch:
+ *	                  <branch> is a branch label or else a revision (id or
+ *	                  prefix), and the branch is its lineage (what descends
+ *	                  from it and what it descends from).  "feat@head" is the
+ *	                  head on that branch, "feat@+1" one step up along it,
+ *	                  "feat@<id>" a revision that must be on it.
  *
  * A target resolves to a set of revisions; base is the empty set.
  *

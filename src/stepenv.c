@@ -58,6 +58,8 @@
 #include "ap_migrate.h"
 #include "compat.h"
 
+static void set_step_lock_timeout(GucAction action);
+
 /* true while an operation that changes the catalog is running */
 static bool operation_active = false;
 
@@ -107,7 +109,7 @@ apm_pin_step_settings(GucAction action)
 {
 	(void) set_config_option("standard_conforming_strings", "on",
 							 PGC_USERSET, PGC_S_SESSION, action, true, 0, false);
-	apm_set_step_lock_timeout(action);
+	set_step_lock_timeout(action);
 }
 
 /*
@@ -134,12 +136,12 @@ apm_check_step_state(Oid owner, Oid session_user)
 }
 
 /*
- * apm_set_step_lock_timeout applies ap_migrate.lock_timeout to the
+ * set_step_lock_timeout applies ap_migrate.lock_timeout to the
  * statements of a step, in the current GUC nest level; 0 leaves the
  * session's lock_timeout alone.
  */
-void
-apm_set_step_lock_timeout(GucAction action)
+static void
+set_step_lock_timeout(GucAction action)
 {
 	char		value[32];
 
