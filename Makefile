@@ -75,6 +75,11 @@ check-tap:
 
 # The command-line client, ap-migrate (client/, docs/cli.md): built and
 # installed with the extension, into PG_CONFIG's bindir.
+# Indent src/ and client/ with pgindent (docs/development.md)
+.PHONY: pgindent
+pgindent:
+	bash tools/pgindent.sh
+
 .PHONY: client install-client clean-client
 all: client
 client:

@@ -35,8 +35,8 @@
 #include "cli.h"
 
 #define CACHE_MAGIC "ap-migrate cache 1"
-#define CACHE_NFIELDS 11		/* name, ino, size, mtime, ctime, checksum, id,
-								 * parents, labels, depends, message */
+#define CACHE_NFIELDS 11		/* name, ino, size, mtime, ctime, checksum,
+								 * id, parents, labels, depends, message */
 
 typedef struct CacheEntry
 {
@@ -66,7 +66,7 @@ cache_path(const char *realdir)
 {
 	const char *base = getenv("XDG_CACHE_HOME");
 	const char *home = getenv("HOME");
-	unsigned long long h = 14695981039346656037ULL;	/* FNV-1a */
+	unsigned long long h = 14695981039346656037ULL; /* FNV-1a */
 	char	   *path;
 
 	for (const unsigned char *p = (const unsigned char *) realdir; *p; p++)

@@ -135,7 +135,8 @@ typedef struct DbJob
 	char	   *label;			/* database name shown in output */
 	bool		prefix;			/* prefix output lines with the label */
 	bool		skip_without_extension;
-	bool		create_extension;	/* missing: create it in the verb's transaction */
+	bool		create_extension;	/* missing: create it in the verb's
+									 * transaction */
 	PGconn	   *conn;
 	JobStatus	status;
 	int			steps;

@@ -244,6 +244,7 @@ cli_report_error(DbJob *job, const PGresult *res, const char *what)
 
 		if (text[0] == '\0' && job->conn)
 			text = PQerrorMessage(job->conn);
+
 		clean = cli_sanitize(text, true);
 		appendPQExpBuffer(&buf, "%s", clean);
 		while (buf.len > 0 && buf.data[buf.len - 1] == '\n')

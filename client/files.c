@@ -168,7 +168,10 @@ cli_read_dir(const char *dir, MigrationDir *md, bool quiet_missing)
 			}
 			if (cli_cache_lookup(cache, f, &f->st))
 			{
-				/* unchanged since it was last read: its text is read if needed */
+				/*
+				 * unchanged since it was last read: its text is read if
+				 * needed
+				 */
 				nhits++;
 				md->nfiles++;
 				continue;
@@ -202,7 +205,7 @@ cli_read_dir(const char *dir, MigrationDir *md, bool quiet_missing)
 	closedir(d);
 	qsort(md->files, md->nfiles, sizeof(MigrationFile), file_cmp);
 	for (int i = 0; i < md->nfiles; i++)
-		if (md->files[i].text != NULL)
+		if (md->files[i].text)
 			cli_parse_file(&md->files[i]);
 	cli_cache_save(cache, md, nread > 0 || nhits != cli_cache_count(cache));
 	cli_cache_free(cache);
@@ -225,6 +228,7 @@ cli_file_text(MigrationFile *f)
 	if (f->text == NULL)
 		f->text = slurp(AT_FDCWD, f->path, &regular);
 	text = f->text;
+
 	pthread_mutex_unlock(&lock);
 	return text;
 }
@@ -500,4 +504,3 @@ cli_checksum(const char *up, size_t uplen, const char *down, long downlen,
 	hex[2 * dlen] = '\0';
 	termPQExpBuffer(&buf);
 }
-

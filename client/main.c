@@ -49,8 +49,9 @@ typedef struct Verb
 } Verb;
 
 static const Verb verbs[] = {
-	{"init", "create the migrations directory and ap-migrate.conf", VERB_LOCAL, 0, 1, "init [DIR]",
-	"Create the migrations directory (default: migrations) and ap-migrate.conf, the\n"
+	{"init", "create the migrations directory and ap-migrate.conf", VERB_LOCAL, 0, 1,
+		"init [DIR]",
+		"Create the migrations directory (default: migrations) and ap-migrate.conf, the\n"
 	"project's configuration file, in the current directory."},
 	{"revision", "write a new migration file (fresh id, parent = head of the files)", VERB_LOCAL, 0, 0,
 		"revision -m MESSAGE [--head REV|LABEL@head] [--branch-label L]... [--depends-on REV]...\n"

@@ -84,6 +84,7 @@ write_lines(FILE *stream, DbJob *job, const char *fmt, va_list args)
 		return;
 	cli_lock_output();
 	line = text;
+
 	while (*line)
 	{
 		const char *end = strchr(line, '\n');
@@ -137,6 +138,7 @@ cli_paint(const char *text, const char *color)
 
 	if (!cli_color)
 		return text;
+
 	out = ring[next++ % 4];
 	snprintf(out, sizeof(ring[0]), "\033[%sm%s\033[0m", color, text);
 	return out;

@@ -100,13 +100,14 @@ _PG_init(void)
 	 * Lock safety.  A migration's ALTER TABLE queued behind a long reader
 	 * blocks every later reader of the table until it gets its lock; a short
 	 * per-step lock_timeout bounds that (on by default: failing a deploy is
-	 * better than stalling the application), and retries with a growing
-	 * delay let the step succeed once the reader is gone (off by default:
-	 * each attempt runs in a subtransaction, which makes ALTER TABLE-heavy
-	 * chains measurably slower, about 15% more server instructions).  The wait for the
-	 * serializing lock is a different thing (another session is migrating)
-	 * and has its own limit, unlimited by default: application instances
-	 * started together should wait for the one that applies the revisions.
+	 * better than stalling the application), and retries with a growing delay
+	 * let the step succeed once the reader is gone (off by default: each
+	 * attempt runs in a subtransaction, which makes ALTER TABLE-heavy chains
+	 * measurably slower, about 15% more server instructions).  The wait for
+	 * the serializing lock is a different thing (another session is
+	 * migrating) and has its own limit, unlimited by default: application
+	 * instances started together should wait for the one that applies the
+	 * revisions.
 	 */
 	DefineCustomIntVariable("ap_migrate.lock_timeout",
 							gettext_noop("Sets the lock_timeout of each migration step."),

@@ -217,8 +217,9 @@ typedef struct ApmFingerprint
 	int			n;
 	char	  **objects;		/* "table public.t", "index public.i", ... */
 	char	  **descriptions;	/* or their MD5 digests, when recorded */
-	char	   *unit_kinds;		/* the unit each object belongs to: 'r'elation, */
-	Oid		   *units;			/* 'f'unction, 't'ype, 'n'amespace, 'e'xtension */
+	/* the unit each object belongs to: its kind and OID */
+	char	   *unit_kinds;		/* 'r'elation, 'f'unction, 't'ype, ... */
+	Oid		   *units;
 } ApmFingerprint;
 
 /* Units of a scoped fingerprint: OIDs of what a step touched (touched.c) */
@@ -305,6 +306,7 @@ extern void apm_sql_check(const char *sql, const char *revision,
 extern List *apm_sql_split(const char *sql);
 extern ApmStmtRole *apm_sql_roles(List *stmts, int *commit_points);
 extern int	apm_sql_skip_blank(const char *sql, int offset);
+extern int	apm_sql_stmt_end(const char *sql, const RawStmt *raw);
 extern int	apm_sql_line_of(const char *sql, int offset);
 
 /* lint.c */

@@ -1267,7 +1267,7 @@ apm_catalog_record_steps(ApmOperation operation, int n, char **ids,
  * which costs a scan instead of one index lookup per node and keeps the
  * list of ids out of a tuplestore that would spill to disk.
  */
-char **
+char	  **
 apm_catalog_messages(const ApmGraph *graph, const int *indexes, int count)
 {
 	char	  **messages = palloc0(sizeof(char *) * Max(count, 1));

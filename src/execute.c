@@ -446,8 +446,12 @@ run_sql(const char *sql, List *stmts, const ApmStmtRole *roles, int from,
 	apm_pin_step_settings(GUC_ACTION_SAVE);
 	if (!own_session)
 	{
-		char	   *path = search_path[0] != '\0' ?
-			psprintf("%s, pg_temp", search_path) : pstrdup("pg_temp");
+		char	   *path;
+
+		if (search_path[0] != '\0')
+			path = psprintf("%s, pg_temp", search_path);
+		else
+			path = pstrdup("pg_temp");
 
 		(void) set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
@@ -456,8 +460,7 @@ run_sql(const char *sql, List *stmts, const ApmStmtRole *roles, int from,
 	for (i = from; i < to; i++)
 	{
 		RawStmt    *raw = list_nth_node(RawStmt, stmts, i);
-		int			end = raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len :
-			(int) strlen(sql);
+		int			end = apm_sql_stmt_end(sql, raw);
 		int			start = apm_sql_skip_blank(sql, raw->stmt_location);
 
 		CHECK_FOR_INTERRUPTS();
@@ -628,6 +631,7 @@ run_outside(const char *sql, Oid owner, const char *search_path,
 	ApmWorkerOutcome outcome;
 	StringInfoData detail;
 	MemoryContext oldcxt;
+	char	   *worker_path;
 
 	SPI_commit();
 	if (slot->worker != NULL && apm_worker_owner(slot->worker) != owner)
@@ -641,10 +645,13 @@ run_outside(const char *sql, Oid owner, const char *search_path,
 		slot->worker = apm_worker_start(owner);
 		MemoryContextSwitchTo(oldcxt);
 	}
-	apm_worker_run(slot->worker, ctx->revision, sql,
-				   !apm_session_is_owner(owner) ? psprintf("%s%spg_temp", search_path,
-												   search_path[0] ? ", " : "") : NULL,
-				   &outcome);
+	if (apm_session_is_owner(owner))
+		worker_path = NULL;
+	else
+		worker_path = psprintf("%s%spg_temp", search_path,
+							   search_path[0] ? ", " : "");
+	apm_worker_run(slot->worker, ctx->revision, sql, worker_path, &outcome);
+
 	/*
 	 * A worker is kept for one step only.  Keeping it for the call's next
 	 * non-transactional steps (the slot allows it) saved ~100 ms a step, but
@@ -961,8 +968,8 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 	 * The schema as the steps left it, for the drift check (fingerprint.c):
 	 * once per call, not per step, since a fingerprint reads the whole
 	 * schema.  A procedure that fails after some commits records none; the
-	 * drift check then knows its fingerprint is older than the last step
-	 * and says nothing until the next call records one.
+	 * drift check then knows its fingerprint is older than the last step and
+	 * says nothing until the next call records one.
 	 */
 	if (plan->nsteps > 0)
 		apm_fingerprint_record();
@@ -1110,8 +1117,12 @@ mark_body(void *arg)
 					 errhint("The script was generated for another state of the database.")));
 		for (j = 0; j < node->nchildren + node->ndependents; j++)
 		{
-			int			c = j < node->nchildren ? node->children[j] :
-				node->dependents[j - node->nchildren];
+			int			c;
+
+			if (j < node->nchildren)
+				c = node->children[j];
+			else
+				c = node->dependents[j - node->nchildren];
 
 			if (graph->nodes[c].applied)
 				ereport(ERROR,
@@ -1187,7 +1198,7 @@ void
 apm_run_stepwise(ApmOperation operation, const char *target)
 {
 	const char *funcname = operation == APM_UPGRADE ? "ap_migrate_run()" :
-		"ap_migrate_run_downgrade()";
+	"ap_migrate_run_downgrade()";
 	LOCKTAG		tag;
 
 	check_mutating_call(funcname);

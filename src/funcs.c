@@ -270,9 +270,10 @@ static Datum
 run_procedure(FunctionCallInfo fcinfo, ApmOperation operation, const char *name)
 {
 	char	   *target = text_arg(fcinfo, 0, "target");
-	bool		nonatomic = fcinfo->context != NULL &&
-		IsA(fcinfo->context, CallContext) &&
-		!castNode(CallContext, fcinfo->context)->atomic;
+	bool		nonatomic = false;
+
+	if (fcinfo->context != NULL && IsA(fcinfo->context, CallContext))
+		nonatomic = !castNode(CallContext, fcinfo->context)->atomic;
 
 	if (!nonatomic)
 		ereport(ERROR,
@@ -507,8 +508,10 @@ real_heads(const ApmGraph *graph)
 	ListCell   *lc;
 
 	foreach(lc, apm_graph_heads(graph))
+	{
 		if (graph->nodes[lfirst_int(lc)].ndependents == 0)
 			real = lappend_int(real, lfirst_int(lc));
+	}
 	return real;
 }
 
@@ -798,8 +801,10 @@ ap_migrate_check(PG_FUNCTION_ARGS)
 	{
 		problems = apm_validate(graph);
 		foreach(lc, problems)
+		{
 			if (((ApmProblem *) lfirst(lc))->is_error)
 				ok = false;
+		}
 	}
 	if (ok)
 		ok = report_drift();	/* live schema vs. recorded (fingerprint.c) */

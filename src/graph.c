@@ -1117,8 +1117,10 @@ apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
 
 	/* the starting heads: members, each once, lowest index first */
 	foreach(lc, heads)
+	{
 		if (todo[lfirst_int(lc)])
 			start[lfirst_int(lc)] = true;
+	}
 	for (i = 0; i < graph->nnodes; i++)
 		if (start[i])
 		{
@@ -1178,8 +1180,10 @@ apm_graph_walk_order(const ApmGraph *graph, const bool *member, List *heads,
 		if (add == NIL)
 		{
 			/* this branch is done: back to the previous head */
-			int			next = ws.key_prev[cur] >= 0 ? ws.key_prev[cur] :
-				ws.key_next[cur];
+			int			next = ws.key_prev[cur];
+
+			if (next < 0)
+				next = ws.key_next[cur];
 
 			walk_remove_key(&ws, cur);
 			cur = next;

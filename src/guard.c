@@ -248,9 +248,9 @@ check_restored_revision(Relation rel, HeapTuple tuple)
 	/*
 	 * A row whose checksum does not follow from its content breaks a rule
 	 * about the table's rows, which is what check_violation reports; a CHECK
-	 * constraint cannot express it because the checksum is computed in C.
-	 * The CHECK constraint on checksum_algorithm, which fires after this
-	 * trigger, reports an unknown algorithm with the same code.
+	 * constraint cannot express it because the checksum is computed in C. The
+	 * CHECK constraint on checksum_algorithm, which fires after this trigger,
+	 * reports an unknown algorithm with the same code.
 	 */
 	if (DatumGetInt16(algorithm) != APM_CHECKSUM_ALGORITHM)
 		ereport(ERROR,

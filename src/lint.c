@@ -201,8 +201,7 @@ disable_from_sql(const char *sql, bool *disabled)
 }
 
 /* Record a finding of rule at the current statement, if it is enabled */
-static void
-report(LintState *st, int rule, const char *fmt,...) pg_attribute_printf(3, 4);
+static void report(LintState *st, int rule, const char *fmt,...) pg_attribute_printf(3, 4);
 
 static void
 report(LintState *st, int rule, const char *fmt,...)
@@ -312,8 +311,8 @@ static char *
 size_text(const RelInfo *info)
 {
 	int64		bytes = (int64) info->nblocks * BLCKSZ;
-	const char *size = text_to_cstring(DatumGetTextPP(
-										   DirectFunctionCall1(pg_size_pretty, Int64GetDatum(bytes))));
+	Datum		pretty = DirectFunctionCall1(pg_size_pretty, Int64GetDatum(bytes));
+	const char *size = text_to_cstring(DatumGetTextPP(pretty));
 
 	if (info->reltuples >= 0)
 		return psprintf("about %.0f rows, %s", info->reltuples, size);
@@ -658,6 +657,7 @@ lint_create_table(LintState *st, CreateStmt *stmt)
 		if (IsA(elt, Constraint) && ((Constraint *) elt)->contype == CONSTR_FOREIGN)
 			lint_fk_target(st, "CREATE TABLE", (Constraint *) elt);
 		else if (IsA(elt, ColumnDef))
+		{
 			foreach(cc, ((ColumnDef *) elt)->constraints)
 			{
 				Constraint *con = lfirst_node(Constraint, cc);
@@ -665,6 +665,7 @@ lint_create_table(LintState *st, CreateStmt *stmt)
 				if (con->contype == CONSTR_FOREIGN)
 					lint_fk_target(st, "CREATE TABLE", con);
 			}
+		}
 	}
 	st->created = lappend(st->created, stmt->relation);
 }
@@ -726,9 +727,13 @@ is_concurrent(Node *stmt)
 	if (IsA(stmt, DropStmt))
 		return ((DropStmt *) stmt)->concurrent;
 	if (IsA(stmt, ReindexStmt))
+	{
 		foreach(lc, ((ReindexStmt *) stmt)->params)
+		{
 			if (strcmp(((DefElem *) lfirst(lc))->defname, "concurrently") == 0)
 				return true;
+		}
+	}
 	return false;
 }
 
@@ -757,10 +762,12 @@ lint_statement(LintState *st, Node *stmt)
 			   GetCommandTagName(CreateCommandTag(stmt)));
 
 	foreach(lc, st->enum_values)
+	{
 		if (statement_uses_literal(st, strVal(lfirst(lc))))
 			report(st, R_ENUM_VALUE_USED,
 				   "enum value '%s' is used in the revision that adds it",
 				   strVal(lfirst(lc)));
+	}
 
 	switch (nodeTag(stmt))
 	{
@@ -848,8 +855,10 @@ lint_statement(LintState *st, Node *stmt)
 				RelInfo		info;
 
 				foreach(oc, ((VacuumStmt *) stmt)->options)
+				{
 					if (strcmp(((DefElem *) lfirst(oc))->defname, "full") == 0)
 						full = true;
+				}
 				if (vrel->relation == NULL)
 					continue;
 				info = lookup_rel(st, vrel->relation);
@@ -934,8 +943,7 @@ apm_lint_sql(const char *revision, const char *sql, bool transactional,
 		CHECK_FOR_INTERRUPTS();
 		st.stmtno++;
 		st.stmt_start = apm_sql_skip_blank(sql, raw->stmt_location);
-		st.stmt_end = raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len :
-			(int) strlen(sql);
+		st.stmt_end = apm_sql_stmt_end(sql, raw);
 		st.line = apm_sql_line_of(sql, st.stmt_start);
 		lint_statement(&st, raw->stmt);
 	}

@@ -109,8 +109,7 @@ append_sql(StringInfo buf, const char *sql)
 	{
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
 		int			start = apm_sql_skip_blank(sql, raw->stmt_location);
-		int			end = raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len :
-			(int) strlen(sql);
+		int			end = apm_sql_stmt_end(sql, raw);
 
 		switch (roles[foreach_current_index(lc)])
 		{

@@ -175,8 +175,10 @@ on_lineage(List *nodes, const bool *lineage)
 	if (lineage == NULL)
 		return nodes;
 	foreach(lc, nodes)
+	{
 		if (lineage[lfirst_int(lc)])
 			result = lappend_int(result, lfirst_int(lc));
+	}
 	return result;
 }
 
@@ -358,8 +360,8 @@ typedef struct Target
 {
 	List	   *revs;			/* the revisions named; NIL = base */
 	bool		base;			/* "base" or "<label>@base" */
-	int			anchor;			/* the revision a "<label>@" or "<rev>@" names,
-								 * or -1 */
+	int			anchor;			/* the revision a "<label>@" or "<rev>@"
+								 * names, or -1 */
 	const bool *lineage;		/* its ancestors and descendants, or NULL */
 } Target;
 
@@ -400,9 +402,13 @@ resolve_spec(const ApmGraph *graph, const char *spec, const char *target,
 		if (lineage != NULL)
 			real = on_lineage(heads, lineage);
 		else
+		{
 			foreach(lc, heads)
+			{
 				if (graph->nodes[lfirst_int(lc)].ndependents == 0)
 					real = lappend_int(real, lfirst_int(lc));
+			}
+		}
 		out->revs = real;
 		return;
 	}
@@ -636,8 +642,10 @@ downgrade_plan(const ApmGraph *graph, const Target *target,
 		List	   *kept = NIL;
 
 		foreach(lc, roots)
+		{
 			if (branch[lfirst_int(lc)])
 				kept = lappend_int(kept, lfirst_int(lc));
+		}
 		if (kept == NIL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -657,8 +665,8 @@ downgrade_plan(const ApmGraph *graph, const Target *target,
 	pfree(remove);
 
 	/*
-	 * Nothing to revert although the target is not a current revision: it
-	 * is applied only as a dependency, with nothing above it along parents.
+	 * Nothing to revert although the target is not a current revision: it is
+	 * applied only as a dependency, with nothing above it along parents.
 	 * Alembic refuses that; so does ap_migrate, rather than do nothing.
 	 */
 	if (plan->nsteps == 0 && target->revs != NIL)
@@ -666,6 +674,7 @@ downgrade_plan(const ApmGraph *graph, const Target *target,
 		List	   *current = apm_graph_current(graph);
 
 		foreach(lc, target->revs)
+		{
 			if (!list_member_int(current, lfirst_int(lc)))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -673,6 +682,7 @@ downgrade_plan(const ApmGraph *graph, const Target *target,
 								graph->nodes[lfirst_int(lc)].id),
 						 errdetail("No applied revision descends from it; it is applied as a dependency of another revision."),
 						 errhint("Downgrade the revision that depends on it.")));
+		}
 	}
 	return plan;
 }
@@ -696,8 +706,10 @@ plan_for(const ApmGraph *graph, const char *target, ApmOperation operation)
 		return downgrade_plan(graph, &t, target);
 
 	foreach(lc, t.revs)
+	{
 		if (!graph->nodes[lfirst_int(lc)].applied)
 			return upgrade_plan(graph, t.revs);
+	}
 	/* several applied revisions: nothing to upgrade, and no downgrade target */
 	if (list_length(t.revs) > 1)
 		return upgrade_plan(graph, t.revs);
@@ -777,11 +789,13 @@ apm_resolve_range(const ApmGraph *graph, const char *range, List **top)
 
 	members = apm_graph_ancestors(graph, *top, false);
 	foreach(lc, start)
+	{
 		if (!members[lfirst_int(lc)])
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("revision \"%s\" is not an ancestor of the end of range \"%s\"",
 							graph->nodes[lfirst_int(lc)].id, range)));
+	}
 
 	/* keep what descends from start (along parents), start included */
 	if (start != NIL)
@@ -839,8 +853,10 @@ apm_resolve_stamp(const ApmGraph *graph, const char *target)
 		/* <label>@base: forget the branch of the label */
 		result = NIL;
 		foreach(lc, current)
+		{
 			if (!shares_lineage(graph, lfirst_int(lc), list_make1_int(t.anchor)))
 				result = lappend_int(result, lfirst_int(lc));
+		}
 		return result;
 	}
 
@@ -859,8 +875,10 @@ apm_resolve_stamp(const ApmGraph *graph, const char *target)
 		down = apm_graph_descendants(graph, list_make1_int(dest));
 		filtered = NIL;
 		foreach(lc2, current)
+		{
 			if (up[lfirst_int(lc2)] || down[lfirst_int(lc2)])
 				filtered = lappend_int(filtered, lfirst_int(lc2));
+		}
 		result = list_difference_int(result, filtered);
 		result = list_append_unique_int(result, dest);
 		pfree(up);

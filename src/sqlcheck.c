@@ -273,8 +273,10 @@ has_option(List *options, const char *name)
 	ListCell   *lc;
 
 	foreach(lc, options)
+	{
 		if (strcmp(((DefElem *) lfirst(lc))->defname, name) == 0)
 			return true;
+	}
 	return false;
 }
 
@@ -380,6 +382,7 @@ apm_sql_check(const char *sql, const char *revision, const char *section,
 	{
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
 		Node	   *stmt = raw->stmt;
+
 		/* point at the statement's first token, not at what precedes it */
 		int			pos = apm_sql_skip_blank(sql, raw->stmt_location) + 1;
 
@@ -436,6 +439,18 @@ List *
 apm_sql_split(const char *sql)
 {
 	return parse_fixed(sql);
+}
+
+/*
+ * apm_sql_stmt_end returns the offset just past raw's text in sql: the
+ * parser gives no length for the last statement, which runs to the end.
+ */
+int
+apm_sql_stmt_end(const char *sql, const RawStmt *raw)
+{
+	if (raw->stmt_len > 0)
+		return raw->stmt_location + raw->stmt_len;
+	return (int) strlen(sql);
 }
 
 /*

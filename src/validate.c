@@ -246,9 +246,11 @@ check_state(const ApmGraph *graph, List *problems)
 				j;
 
 	foreach(lc, mismatches)
+	{
 		problems = add_problem(problems, true, "checksum_mismatch", lfirst(lc),
 							   "The stored SQL of revision \"%s\" does not match its checksum.",
 							   (char *) lfirst(lc));
+	}
 	for (i = 0; i < graph->nnodes; i++)
 	{
 		const ApmNode *node = &graph->nodes[i];
@@ -270,9 +272,11 @@ check_state(const ApmGraph *graph, List *problems)
 									   node->id, node->dep_ids[j]);
 	}
 	foreach(lc, graph->orphans)
+	{
 		problems = add_problem(problems, true, "applied_not_registered", lfirst(lc),
 							   "Revision \"%s\" is applied but not registered.",
 							   (char *) lfirst(lc));
+	}
 	return problems;
 }
 

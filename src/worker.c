@@ -489,8 +489,7 @@ run_statements(WorkerShared *shared, const char *sql, MemoryContext keep)
 	foreach(lc, stmts)
 	{
 		RawStmt    *raw = lfirst_node(RawStmt, lc);
-		int			end = raw->stmt_len > 0 ? raw->stmt_location + raw->stmt_len :
-			(int) strlen(sql);
+		int			end = apm_sql_stmt_end(sql, raw);
 		int			start = apm_sql_skip_blank(sql, raw->stmt_location);
 		char	   *text = pnstrdup(sql + start, end - start);
 		Oid			table = InvalidOid;
@@ -849,8 +848,8 @@ apm_worker_run(ApmWorker *w, const char *revision, const char *sql,
 	 * left the xmin set for the whole wait.  So: no catalog access from here
 	 * on, and the xmin is cleared and checked as the last thing before the
 	 * worker is told to go.  Dropping the catalog snapshot clears the xmin
-	 * only when there was one; pushing and popping a snapshot is the
-	 * snapshot manager's own way to clear it in any case.
+	 * only when there was one; pushing and popping a snapshot is the snapshot
+	 * manager's own way to clear it in any case.
 	 */
 	InvalidateCatalogSnapshot();
 	if (HaveRegisteredOrActiveSnapshot())

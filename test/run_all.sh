@@ -132,5 +132,19 @@ for f in "$work"/src/tmp_check/log/regress_log_*; do
 	[ "$tap_status" -ne 0 ] && [ -f "$f" ] && { echo "---- $f"; tail -n 50 "$f"; }
 done
 
+# The C sources are indented as pgindent indents them (tools/pgindent.sh):
+# one check, on the host's major only.  pgindent comes from bookworm's
+# postgresql-15 source package; when that is unreachable the check says so
+# and is not counted.
+if [ "${APM_PG_MAJOR:-15}" = 15 ]; then
+	apm_log "checking the indentation (pgindent)"
+	bash "$repo/tools/pgindent.sh" --check >"$work/pgindent.log" 2>&1
+	case $? in
+	0) count 1 0 ;;
+	2) cat "$work/pgindent.log"; echo "pgindent check not run: PostgreSQL's source is unreachable" ;;
+	*) cat "$work/pgindent.log"; count 0 1 ;;
+	esac
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

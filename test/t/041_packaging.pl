@@ -5,7 +5,7 @@
 # whose version, and the version of the extension it provides, equal
 # default_version in ap_migrate.control; the install script it names exists
 # for that version and is installed by the Makefile; CHANGELOG.md has a
-# section for that version; typedefs.list names every typedef in src/.
+# section for that version; typedefs.list names every typedef in src/ and client/.
 
 use strict;
 use warnings;
@@ -55,7 +55,7 @@ like(slurp('CHANGELOG.md'), qr/^## \Q$default_version\E\b/m, "CHANGELOG.md has a
 # every typedef in src/ is in typedefs.list (pgindent needs them)
 my %listed = map { $_ => 1 } grep { length } split /\n/, slurp('typedefs.list');
 my @missing;
-for my $file (glob("$topdir/src/*.[ch]"))
+for my $file (glob("$topdir/src/*.[ch] $topdir/client/*.[ch]"))
 {
 	my $text = do { local (@ARGV, $/) = ($file); <> };
 	while ($text =~ /typedef\s+(?:struct|enum|union)\s+\w*\s*\{.*?\}\s*(\w+)\s*;/sg)
@@ -67,6 +67,6 @@ for my $file (glob("$topdir/src/*.[ch]"))
 		push @missing, $1 unless $listed{$1};
 	}
 }
-is_deeply(\@missing, [], 'typedefs.list names every typedef in src/');
+is_deeply(\@missing, [], 'typedefs.list names every typedef in src/ and client/');
 
 done_testing();
