@@ -75,15 +75,30 @@
 	"SELECT revision, message FROM pg_catalog.ap_migrate_plan('heads') " \
 	"WHERE operation OPERATOR(pg_catalog.=) 'upgrade'"
 
-/* A sanitized copy of a result value; callers free it */
-static char *
-val(const PGresult *res, int row, const char *column)
+/*
+ * A result value cleaned for the terminal (cli_sanitize).  The copy lives in
+ * the result's own memory (PQresultAlloc), so it is freed by PQclear with
+ * everything else and the printing code below frees nothing value by value.
+ */
+static const char *
+val(PGresult *res, int row, const char *column)
 {
 	int			col = PQfnumber(res, column);
+	char	   *clean;
+	char	   *copy;
 
 	if (col < 0 || PQgetisnull(res, row, col))
-		return strdup("");
-	return cli_sanitize(PQgetvalue(res, row, col), true);
+		return "";
+	clean = cli_sanitize(PQgetvalue(res, row, col), true);
+	copy = PQresultAlloc(res, strlen(clean) + 1);
+	if (copy == NULL)
+	{
+		fprintf(stderr, "ap-migrate: out of memory\n");
+		exit(EXIT_ERROR);
+	}
+	strcpy(copy, clean);
+	free(clean);
+	return copy;
 }
 
 /* Is a boolean column true? */
@@ -119,17 +134,17 @@ json_rows(DbJob *job, const char *key, const char *sql, int nparams,
 
 /* Print one revision as Alembic's show and --verbose print it */
 static void
-print_revision(DbJob *job, const PGresult *res, int row)
+print_revision(DbJob *job, PGresult *res, int row)
 {
-	char	   *rev = val(res, row, "revision");
-	char	   *parents = val(res, row, "down_revision");
-	char	   *children = val(res, row, "children");
-	char	   *message = val(res, row, "message");
-	char	   *labels = val(res, row, "branch_labels");
-	char	   *depends = val(res, row, "depends_on");
-	char	   *owner = val(res, row, "owner");
-	char	   *registered = val(res, row, "registered_at");
-	char	   *checksum = val(res, row, "checksum");
+	const char *rev = val(res, row, "revision");
+	const char *parents = val(res, row, "down_revision");
+	const char *children = val(res, row, "children");
+	const char *message = val(res, row, "message");
+	const char *labels = val(res, row, "branch_labels");
+	const char *depends = val(res, row, "depends_on");
+	const char *owner = val(res, row, "owner");
+	const char *registered = val(res, row, "registered_at");
+	const char *checksum = val(res, row, "checksum");
 
 	cli_out(job, "Rev: %s%s\nParent: %s\nChildren: %s\nBranch labels: %s\nDepends on: %s\n"
 			"Transactional: %s\nApplied: %s\nOwner: %s\nRegistered: %s\nChecksum: %s\n\n    %s\n",
@@ -139,23 +154,12 @@ print_revision(DbJob *job, const PGresult *res, int row)
 			flag(res, row, "applied") ? "yes" : "no", owner, registered, checksum, message);
 	if (opts.verbose && strcmp(opts.verb, "show") == 0)
 	{
-		char	   *up = val(res, row, "upgrade_sql");
-		char	   *down = val(res, row, "downgrade_sql");
+		const char *up = val(res, row, "upgrade_sql");
+		const char *down = val(res, row, "downgrade_sql");
 
 		cli_out(job, "-- +upgrade\n%s\n\n-- +downgrade\n%s\n", up,
 				PQgetisnull(res, row, PQfnumber(res, "downgrade_sql")) ? "(irreversible)" : down);
-		free(up);
-		free(down);
 	}
-	free(rev);
-	free(parents);
-	free(children);
-	free(message);
-	free(labels);
-	free(depends);
-	free(owner);
-	free(registered);
-	free(checksum);
 }
 
 /* current, heads, show: plain lines, or revision blocks with --verbose */
@@ -174,14 +178,12 @@ print_revisions(DbJob *job, const char *brief_sql, const char *show_sql,
 			print_revision(job, res, i);
 		else
 		{
-			char	   *rev = val(res, i, "revision");
-			char	   *labels = val(res, i, "branch_labels");
+			const char *rev = val(res, i, "revision");
+			const char *labels = val(res, i, "branch_labels");
 			bool		head = strcmp(opts.verb, "heads") == 0 || flag(res, i, "is_head");
 
 			cli_out(job, "%s%s%s%s%s", rev, labels[0] ? " (" : "", labels, labels[0] ? ")" : "",
 					head ? " (head)" : "");
-			free(rev);
-			free(labels);
 		}
 	}
 	if (PQntuples(res) == 0 && strcmp(opts.verb, "current") == 0 && !opts.quiet)
@@ -195,30 +197,25 @@ static int
 print_branches(DbJob *job)
 {
 	PGresult   *res = cli_exec(job, Q_BRANCHES, 0, NULL);
-	char	   *last = NULL;
+	const char *last = NULL;
 
 	if (res == NULL)
 		return EXIT_ERROR;
 	for (int i = 0; i < PQntuples(res); i++)
 	{
-		char	   *rev = val(res, i, "revision");
-		char	   *child = val(res, i, "child");
-		char	   *msg = val(res, i, "child_message");
+		const char *rev = val(res, i, "revision");
+		const char *child = val(res, i, "child");
+		const char *msg = val(res, i, "child_message");
 
 		if (last == NULL || strcmp(last, rev) != 0)
 		{
-			char	   *bmsg = val(res, i, "message");
+			const char *bmsg = val(res, i, "message");
 
 			cli_out(job, "%s (branchpoint), %s", rev, bmsg);
-			free(bmsg);
 		}
 		cli_out(job, "    -> %s, %s", child, msg);
-		free(last);
 		last = rev;
-		free(child);
-		free(msg);
 	}
-	free(last);
 	PQclear(res);
 	return EXIT_OK;
 }
@@ -234,9 +231,9 @@ print_history(DbJob *job)
 		return EXIT_ERROR;
 	for (int i = 0; i < PQntuples(res); i++)
 	{
-		char	   *rev = val(res, i, "revision");
-		char	   *parents = val(res, i, "down_revision");
-		char	   *msg = val(res, i, "message");
+		const char *rev = val(res, i, "revision");
+		const char *parents = val(res, i, "down_revision");
+		const char *msg = val(res, i, "message");
 		char		marks[80];
 
 		snprintf(marks, sizeof(marks), "%s%s%s%s",
@@ -249,9 +246,6 @@ print_history(DbJob *job)
 					parents[0] ? parents : "<base>", flag(res, i, "applied") ? "yes" : "no", msg);
 		else
 			cli_out(job, "%s -> %s%s, %s", parents[0] ? parents : "<base>", rev, marks, msg);
-		free(rev);
-		free(parents);
-		free(msg);
 	}
 	PQclear(res);
 	return EXIT_OK;
@@ -268,21 +262,16 @@ print_plan(DbJob *job, const char *target)
 		return EXIT_ERROR;
 	for (int i = 0; i < PQntuples(res); i++)
 	{
-		char	   *op = val(res, i, "operation");
-		char	   *rev = val(res, i, "revision");
-		char	   *from = val(res, i, "from_revisions");
-		char	   *to = val(res, i, "to_revisions");
-		char	   *msg = val(res, i, "message");
+		const char *op = val(res, i, "operation");
+		const char *rev = val(res, i, "revision");
+		const char *from = val(res, i, "from_revisions");
+		const char *to = val(res, i, "to_revisions");
+		const char *msg = val(res, i, "message");
 		bool		down = strcmp(op, "downgrade") == 0;
 
 		cli_out(job, "%d. %s %s -> %s, %s%s", i + 1, op,
 				down ? rev : (from[0] ? from : "base"), down ? (to[0] ? to : "base") : rev,
 				msg, flag(res, i, "transactional") ? "" : " (non-transactional)");
-		free(op);
-		free(rev);
-		free(from);
-		free(to);
-		free(msg);
 	}
 	if (PQntuples(res) == 0 && !opts.quiet)
 		cli_err(job, "Nothing to do.");
@@ -338,13 +327,13 @@ print_lint(DbJob *job, const char *target)
 		return EXIT_ERROR;
 	for (int i = 0; i < PQntuples(res); i++)
 	{
-		char	   *rev = val(res, i, "revision");
-		char	   *stmt = val(res, i, "statement");
-		char	   *line = val(res, i, "line");
-		char	   *rule = val(res, i, "rule");
-		char	   *sev = val(res, i, "severity");
-		char	   *msg = val(res, i, "message");
-		char	   *hint = val(res, i, "hint");
+		const char *rev = val(res, i, "revision");
+		const char *stmt = val(res, i, "statement");
+		const char *line = val(res, i, "line");
+		const char *rule = val(res, i, "rule");
+		const char *sev = val(res, i, "severity");
+		const char *msg = val(res, i, "message");
+		const char *hint = val(res, i, "hint");
 		bool		error = strcmp(sev, "error") == 0;
 
 		cli_out(job, "%s: statement %s, line %s: %s [%s] %s", rev, stmt, line,
@@ -353,13 +342,6 @@ print_lint(DbJob *job, const char *target)
 		if (hint[0] && !opts.quiet)
 			cli_out(job, "    hint: %s", hint);
 		errors |= error;
-		free(rev);
-		free(stmt);
-		free(line);
-		free(rule);
-		free(sev);
-		free(msg);
-		free(hint);
 	}
 	if (PQntuples(res) == 0 && !opts.quiet)
 		cli_out(job, "No findings.");
@@ -384,19 +366,15 @@ print_verify(DbJob *job, const char *target)
 		return EXIT_ERROR;
 	for (int i = 0; i < PQntuples(res); i++)
 	{
-		char	   *rev = val(res, i, "revision");
-		char	   *status = val(res, i, "status");
-		char	   *detail = val(res, i, "detail");
-		char	   *error = val(res, i, "error");
+		const char *rev = val(res, i, "revision");
+		const char *status = val(res, i, "status");
+		const char *detail = val(res, i, "detail");
+		const char *error = val(res, i, "error");
 		bool		failed = strcmp(status, "differs") == 0 || strcmp(status, "failed") == 0;
 
 		cli_out(job, "%s: %s%s%s%s%s", rev, cli_paint(status, failed ? "1;31" : "32"),
 				detail[0] ? ": " : "", detail, error[0] ? ": " : "", error);
 		bad |= failed;
-		free(rev);
-		free(status);
-		free(detail);
-		free(error);
 	}
 	if (PQntuples(res) == 0 && !opts.quiet)
 		cli_out(job, "Nothing to verify: no pending revision.");
@@ -408,25 +386,21 @@ print_verify(DbJob *job, const char *target)
 
 /* validate and check: one line per problem; true when there is an error */
 static bool
-print_problems(DbJob *job, const PGresult *res)
+print_problems(DbJob *job, PGresult *res)
 {
 	bool		errors = false;
 
 	for (int i = 0; i < PQntuples(res); i++)
 	{
-		char	   *sev = val(res, i, "severity");
-		char	   *problem = val(res, i, "problem");
-		char	   *rev = val(res, i, "revision");
-		char	   *detail = val(res, i, "detail");
+		const char *sev = val(res, i, "severity");
+		const char *problem = val(res, i, "problem");
+		const char *rev = val(res, i, "revision");
+		const char *detail = val(res, i, "detail");
 		bool		error = strcmp(sev, "error") == 0;
 
 		cli_out(job, "%s: %s%s%s: %s", cli_paint(sev, error ? "1;31" : "33"), problem,
 				rev[0] ? " " : "", rev, detail);
 		errors |= error;
-		free(sev);
-		free(problem);
-		free(rev);
-		free(detail);
 	}
 	return errors;
 }
@@ -461,12 +435,10 @@ run_check(DbJob *job)
 		cli_out(job, "%d pending migration%s:", npending, npending == 1 ? "" : "s");
 		for (int i = 0; i < npending; i++)
 		{
-			char	   *rev = val(res, i, "revision");
-			char	   *msg = val(res, i, "message");
+			const char *rev = val(res, i, "revision");
+			const char *msg = val(res, i, "message");
 
 			cli_out(job, "  %s, %s", rev, msg);
-			free(rev);
-			free(msg);
 		}
 	}
 	else
