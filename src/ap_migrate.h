@@ -436,6 +436,7 @@ typedef struct ApmWorker ApmWorker;
 
 extern ApmWorker *apm_worker_start(Oid owner);
 extern Oid	apm_worker_owner(const ApmWorker *w);
+extern bool apm_worker_idle(const ApmWorker *w);
 extern void apm_worker_run(ApmWorker *w, const char *revision, const char *sql,
 						   const char *search_path, ApmWorkerOutcome *outcome);
 extern void apm_worker_stop(ApmWorker *w);

@@ -621,8 +621,13 @@ run_transactional(const char *sql, Oid owner, const char *search_path,
  * worker runs while this session holds neither.  The steps before were
  * committed already (only CALL ap_migrate_run() gets here).
  *
- * Each step gets a worker of its own, logged in as the step's owner
- * (worker.c), stopped when the step ends.
+ * One worker serves the call's non-transactional steps of one owner, kept
+ * across the transactional steps between them, so that a run of them pays
+ * for starting a backend once: after each step it resets its session (a
+ * step never sees what an earlier one left there, and the worker holds no
+ * lock while it waits).  A step of another owner gets a worker of its own,
+ * logged in as that owner (worker.c); the worker is stopped at the end of
+ * the call or on any error.
  */
 static void
 run_outside(const char *sql, Oid owner, const char *search_path,
@@ -634,7 +639,8 @@ run_outside(const char *sql, Oid owner, const char *search_path,
 	char	   *worker_path;
 
 	SPI_commit();
-	if (slot->worker != NULL && apm_worker_owner(slot->worker) != owner)
+	if (slot->worker != NULL &&
+		(apm_worker_owner(slot->worker) != owner || !apm_worker_idle(slot->worker)))
 	{
 		apm_worker_stop(slot->worker);
 		slot->worker = NULL;
@@ -651,18 +657,10 @@ run_outside(const char *sql, Oid owner, const char *search_path,
 		worker_path = psprintf("%s%spg_temp", search_path,
 							   search_path[0] ? ", " : "");
 	apm_worker_run(slot->worker, ctx->revision, sql, worker_path, &outcome);
-
-	/*
-	 * A worker is kept for one step only.  Keeping it for the call's next
-	 * non-transactional steps (the slot allows it) saved ~100 ms a step, but
-	 * under load a reused worker's failure could reach the caller without its
-	 * error (seen as 57P01 in test 006); until that race is understood, each
-	 * step gets a fresh worker.
-	 */
-	apm_worker_stop(slot->worker);
-	slot->worker = NULL;
 	if (outcome.done)
 		return;
+	apm_worker_stop(slot->worker);	/* it ended with the failure */
+	slot->worker = NULL;
 
 	ctx->stmtno = outcome.stmtno;
 	ctx->offset = outcome.offset;

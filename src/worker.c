@@ -42,6 +42,15 @@
  * Either way ap_migrate.lock_timeout, ap_migrate.lock_retries and the
  * caller's statement_timeout apply to each statement.
  *
+ * One worker serves consecutive non-transactional steps of one owner (the
+ * caller keeps it across the transactional steps in between; execute.c).
+ * After each step that succeeded it resets its session with DISCARD ALL and
+ * takes its settings again, so that every step starts from the session a
+ * new worker would have: nothing a step set, created or locked for the
+ * session reaches the next one, and an idle worker holds no lock.  The
+ * owner's login defaults are those of the worker's login, as in one psql
+ * session running several files.
+ *
  * Why the caller and the worker cannot deadlock:
  *
  *	 - The caller commits before starting the worker; then it holds no
@@ -85,6 +94,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_index.h"
 #include "commands/defrem.h"
+#include "commands/discard.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "parser/analyze.h"
@@ -119,9 +129,22 @@ PGDLLEXPORT void apm_worker_main(Datum main_arg);
 /*
  * The dynamic shared memory the caller and its worker share for the whole
  * call.  The worker serves requests, one step each: the caller puts the
- * step's SQL in a segment of its own (StepShared), sets step_seg and bumps
- * request; the worker runs it, fills in the outcome and sets answered to
- * the request's number.  Each side sets the other's latch.
+ * step's SQL in a segment of its own (StepShared), sets step_seg and
+ * revision and bumps request; the worker runs it, fills in the outcome and
+ * sets answered to the request's number.  Each side sets the other's latch.
+ *
+ * Who writes what, and when.  The request fields (request, step_seg,
+ * revision) are the caller's: it writes them only while the worker is idle,
+ * before it bumps request.  The outcome fields (from stmtno on) are the
+ * worker's: it resets them when it takes a request and fills them in while
+ * it serves it; the caller reads them only after answered says that request
+ * is done, or after the worker has stopped.  Once the worker has set
+ * answered it no longer reads the outcome fields: they are the caller's to
+ * read (a worker that read done back after answering once saw a value the
+ * caller had already moved on from, and ended as if its step had failed).
+ * The one exception is the log hook, which records an error that ends the
+ * worker while it is idle (it was terminated), so that the caller's next
+ * request finds the reason.
  */
 typedef struct WorkerShared
 {
@@ -147,6 +170,7 @@ typedef struct WorkerShared
 	int			stmtno;			/* statement being run, 1-based */
 	int			offset;			/* its offset in the SQL */
 	bool		done;			/* every statement ran */
+	bool		idle;			/* after it: the session is reset, waiting */
 	bool		failed;
 	int			sqlerrcode;
 	char		revision[APM_MAX_ID_LEN + 1];
@@ -176,6 +200,7 @@ struct ApmWorker
 	WorkerShared *shared;
 	BackgroundWorkerHandle *handle;
 	Oid			owner;
+	bool		idle;			/* it waits for another step */
 	bool		finished;		/* it has stopped and was waited for */
 };
 
@@ -442,21 +467,14 @@ worker_error_callback(void *arg)
 }
 
 /*
- * Log in as the owner and take the settings the worker keeps for the call:
- * the caller's whole GUC state for its own stand-in, the owner's login
- * defaults otherwise; both with the caller's statement_timeout and lock
- * settings and the pinned lexing (stepenv.c).
+ * Take the settings every step of the worker starts from: the caller's
+ * whole GUC state for its own stand-in, the owner's login defaults
+ * otherwise; both with the caller's statement_timeout and lock settings and
+ * the pinned lexing (stepenv.c).  In a transaction of its own.
  */
 static void
-worker_setup(WorkerShared *shared)
+apply_settings(WorkerShared *shared)
 {
-	/* always as the owner (see the file header) */
-	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->owner,
-											  APM_BGWORKER_LOGIN_BYPASS);
-
-	/* no ap_migrate operation may start from the worker's SQL */
-	apm_set_operation_active(true);
-
 	StartTransactionCommand();
 	if (shared->stand_in)
 		RestoreGUCState(shared->data + shared->guc_offset);
@@ -473,6 +491,58 @@ worker_setup(WorkerShared *shared)
 					psprintf("ap_migrate worker for PID %d", shared->caller_pid),
 					PGC_USERSET, PGC_S_SESSION);
 	CommitTransactionCommand();
+}
+
+/*
+ * Log in as the owner, always (see the file header), and take the settings.
+ */
+static void
+worker_setup(WorkerShared *shared)
+{
+	BackgroundWorkerInitializeConnectionByOid(shared->database, shared->owner,
+											  APM_BGWORKER_LOGIN_BYPASS);
+
+	/* no ap_migrate operation may start from the worker's SQL */
+	apm_set_operation_active(true);
+
+	apply_settings(shared);
+}
+
+/*
+ * After a step that succeeded, make the session what a new worker's would
+ * be before the next step of the same owner arrives: DISCARD ALL (settings,
+ * temporary tables, prepared statements, cursors, LISTEN, advisory locks;
+ * the session user is the owner, as at login), then the settings again.  A
+ * step therefore never sees what an earlier one left in the session, and
+ * the worker holds no lock while it waits, which a transactional step in
+ * between could need.  Returns false if that failed (the error is in the
+ * log): the worker then ends, and the next step gets a new one.
+ */
+static bool
+reset_session(WorkerShared *shared, MemoryContext keep)
+{
+	bool		ok = true;
+
+	PG_TRY();
+	{
+		DiscardStmt discard;
+
+		memset(&discard, 0, sizeof(discard));
+		discard.type = T_DiscardStmt;
+		discard.target = DISCARD_ALL;
+		StartTransactionCommand();
+		DiscardCommand(&discard, true);
+		CommitTransactionCommand();
+		apply_settings(shared);
+	}
+	PG_CATCH();
+	{
+		(void) recover_from_error(keep);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(keep);
+	return ok;
 }
 
 /*
@@ -588,7 +658,8 @@ caller_alive(WorkerShared *shared)
 /*
  * apm_worker_main is the background worker: attach to the caller's shared
  * memory, become the owner's session, then run the steps the caller hands
- * over until it asks to stop, goes away, or a statement fails.
+ * over until it asks to stop, goes away, or a statement fails.  See
+ * WorkerShared for who may touch which field when.
  */
 void
 apm_worker_main(Datum main_arg)
@@ -598,6 +669,8 @@ apm_worker_main(Datum main_arg)
 	MemoryContext keep;
 	ErrorContextCallback errcallback;
 	int			last = 0;
+	bool		done;
+	bool		idle;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -642,13 +715,27 @@ apm_worker_main(Datum main_arg)
 		}
 		last = request;
 		MemoryContextReset(keep);
-		shared->done = serve_request(shared, keep);
+
+		/* the outcome fields are the worker's until it answers */
+		shared->stmtno = 0;
+		shared->offset = 0;
+		shared->failed = false;
+		shared->message[0] = shared->detail[0] = shared->hint[0] = shared->cleanup[0] = '\0';
+		done = serve_request(shared, keep);
+		idle = done && reset_session(shared, keep);
+		shared->done = done;
+		shared->idle = idle;
 		pg_memory_barrier();
 		shared->answered = request;
 		pg_memory_barrier();
 		SetLatch(&ProcGlobal->allProcs[shared->caller_procno].procLatch);
-		if (!shared->done)
-			break;				/* the caller reports the error and ends */
+
+		/*
+		 * From here on only the local copies count: the caller may already be
+		 * writing its next request.
+		 */
+		if (!idle)
+			break;				/* after a failure the caller ends the call */
 	}
 	proc_exit(0);
 }
@@ -770,6 +857,7 @@ apm_worker_start(Oid owner)
 	w->seg = seg;
 	w->shared = shared;
 	w->owner = owner;
+	w->idle = true;
 	w->finished = false;
 	return w;
 }
@@ -779,6 +867,17 @@ Oid
 apm_worker_owner(const ApmWorker *w)
 {
 	return w->owner;
+}
+
+/*
+ * apm_worker_idle tells whether a worker can take another step: its last
+ * step succeeded and its session was reset for the next one.  A worker
+ * that cannot has ended or is ending; stop it and start another.
+ */
+bool
+apm_worker_idle(const ApmWorker *w)
+{
+	return w->idle && !w->finished;
 }
 
 /*
@@ -869,11 +968,7 @@ apm_worker_run(ApmWorker *w, const char *revision, const char *sql,
 		memcpy(step->data + sqlsize, search_path, pathsize);
 	}
 
-	shared->stmtno = 0;
-	shared->offset = 0;
-	shared->done = false;
-	shared->failed = false;
-	shared->message[0] = shared->detail[0] = shared->hint[0] = shared->cleanup[0] = '\0';
+	/* the request fields; the outcome fields are the worker's to reset */
 	strlcpy(shared->revision, revision, sizeof(shared->revision));
 	shared->step_seg = dsm_segment_handle(stepseg);
 	request = shared->request + 1;
@@ -920,6 +1015,7 @@ apm_worker_run(ApmWorker *w, const char *revision, const char *sql,
 	dsm_detach(stepseg);
 
 	outcome->done = shared->answered == request && shared->done;
+	w->idle = shared->answered == request && shared->idle;
 	outcome->stmtno = shared->stmtno;
 	outcome->offset = shared->offset;
 	outcome->sqlerrcode = shared->failed ? shared->sqlerrcode : 0;

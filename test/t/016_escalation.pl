@@ -85,8 +85,9 @@ is($node->safe_psql('postgres', "SELECT string_agg(revision, ',' ORDER BY revisi
 is($node->safe_psql('postgres', "SELECT indisvalid FROM pg_index WHERE indexrelid = 'esc_t_cic'::regclass"),
 	't', 'the index is valid');
 
-# 3. every non-transactional step runs in a worker logged in as its owner,
-# and no worker is left after the call
+# 3. one worker serves a call's non-transactional steps of one owner, across
+# the transactional steps between them; another owner's step gets its own,
+# logged in as that owner; no worker is left after the call
 $node->safe_psql('postgres', q{
 	DROP EXTENSION ap_migrate; CREATE EXTENSION ap_migrate;
 	CREATE TABLE esc_pids (rev text, pid int, who name);
@@ -102,16 +103,18 @@ $node->safe_psql('postgres', q{
 	SELECT ap_migrate_add('e5c0000000b5', '{e5c0000000b4}', $$INSERT INTO esc_pids SELECT 'b5', pg_backend_pid(), current_user$$,
 	  NULL, 'nt 5, another owner', transactional => false, owner => 'apm_esc_owner');});
 ($ret, $out, $err) = $node->psql('postgres', "CALL ap_migrate_run('head')");
-is($ret, 0, 'workers: the call succeeds') or diag($err);
+is($ret, 0, 'worker reuse: the call succeeds') or diag($err);
 is($node->safe_psql('postgres', q{
-	SELECT bool_and(pid <> (SELECT pid FROM esc_pids WHERE rev = 'b3')) FILTER (WHERE rev <> 'b3') || ',' ||
+	SELECT count(DISTINCT pid) FILTER (WHERE rev IN ('b1', 'b2', 'b4')) || ',' ||
+	       bool_and(pid <> (SELECT pid FROM esc_pids WHERE rev = 'b3')) FILTER (WHERE rev <> 'b3') || ',' ||
 	       (SELECT who FROM esc_pids WHERE rev = 'b5') || ',' ||
+	       ((SELECT pid FROM esc_pids WHERE rev = 'b5') <> (SELECT pid FROM esc_pids WHERE rev = 'b1')) || ',' ||
 	       (SELECT string_agg(DISTINCT who, ',') FROM esc_pids WHERE rev IN ('b1', 'b2', 'b4'))
 	  FROM esc_pids}),
-	'true,apm_esc_owner,postgres',
-	'workers: the non-transactional steps ran outside the caller, each as its owner');
+	'1,true,apm_esc_owner,true,postgres',
+	'worker reuse: one worker for the caller\'s three steps, another (as the owner) for the other owner\'s');
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'ap_migrate worker'"),
-	'0', 'workers: no worker is left after the call');
+	'0', 'worker reuse: no worker is left after the call');
 
 # a failing transactional step between two non-transactional ones stops the
 # idle worker with the call
