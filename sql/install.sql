@@ -2,6 +2,28 @@
 -- Installation: the objects the extension owns, where they live, and the
 -- privileges they start with.
 --
+
+-- The settings, defined when the library is loaded (on PostgreSQL 15 and
+-- older under stand-in names that keep the settings array sorted, then
+-- renamed and moved into place: src/ap_migrate.c).  A value set before
+-- the library is loaded is taken over; after it, every setting is found by
+-- its name, none is left under a stand-in name, the array (listed in its
+-- order by pg_show_all_settings) is still sorted, and a misspelt name is
+-- refused.
+SET ap_migrate.lock_timeout = '5s';
+LOAD 'ap_migrate';
+SHOW ap_migrate.lock_timeout;
+SELECT name, setting, unit, context FROM pg_settings WHERE name LIKE 'ap\_migrate.%' ORDER BY name;
+SELECT count(*) AS stand_ins FROM pg_settings WHERE name LIKE 'zzzz%';
+SELECT bool_and(lower(name) < lower(next)) AS sorted
+  FROM (SELECT name, lead(name) OVER (ORDER BY ordinality) AS next
+          FROM pg_show_all_settings() WITH ORDINALITY) s;
+SET ap_migrate.lock_timout = 1;
+SET AP_MIGRATE.LOCK_RETRIES = 2;
+SHOW ap_migrate.lock_retries;
+RESET ap_migrate.lock_timeout;
+RESET ap_migrate.lock_retries;
+
 CREATE EXTENSION ap_migrate;
 
 -- every member object (but the tables' row types and their array types,

@@ -19,6 +19,7 @@
 
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 
 #include "ap_migrate.h"
 #include "compat.h"
@@ -62,6 +63,116 @@ static const struct config_enum_entry lint_severity_options[] = {
 };
 
 /*
+ * Defining the settings cheaply.  Before PostgreSQL 16 the settings live in
+ * an array sorted by name, and each setting an extension defines is
+ * appended and the whole array sorted again: about 0.8 million
+ * instructions each with ~370 settings, 8.7 of the 9 million a new backend
+ * spent loading this library, which is most of what a no-op deploy costs
+ * over a bare connection.  An array that is still sorted costs the sort one
+ * pass over it.  So each setting is defined under a stand-in name of the
+ * same length that sorts after every other, which leaves the array sorted;
+ * then the stand-in is given the real name and moved to where the sort
+ * would have put it.  A setting that already exists as a placeholder (a SET
+ * before the library was loaded, or a value from the configuration) is
+ * defined under its own name: replacing a placeholder does not sort.  With
+ * any doubt (the stand-in exists, or does not sort last) the setting is
+ * defined under its own name too.  PostgreSQL 16 keeps the settings in a
+ * hash table, and there every setting is defined under its own name.
+ */
+#if PG_VERSION_NUM < 160000
+static char setting_standin[NAMEDATALEN];
+static const char *setting_defined_as = NULL;
+
+/* guc.c's guc_name_compare: ASCII case folding, the array's order */
+static int
+setting_name_compare(const char *a, const char *b)
+{
+	while (*a && *b)
+	{
+		char		ca = *a++;
+		char		cb = *b++;
+
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb)
+			return ca - cb;
+	}
+	if (*a)
+		return 1;
+	if (*b)
+		return -1;
+	return 0;
+}
+#endif
+
+/*
+ * setting_name returns the name to define setting name under: name itself,
+ * or on PostgreSQL 15 and older a stand-in (see above).
+ */
+static const char *
+setting_name(const char *name)
+{
+#if PG_VERSION_NUM < 160000
+	const char *dot = strchr(name, '.');
+	struct config_generic **vars = get_guc_variables();
+	int			nvars = GetNumConfigOptions();
+
+	setting_defined_as = name;
+	if (dot == NULL || strlen(name) >= NAMEDATALEN || nvars == 0 ||
+		GetConfigOption(name, true, false) != NULL)
+		return name;
+	memset(setting_standin, 'z', dot - name);
+	strlcpy(setting_standin + (dot - name), dot, NAMEDATALEN - (dot - name));
+	if (GetConfigOption(setting_standin, true, false) != NULL ||
+		setting_name_compare(setting_standin, vars[nvars - 1]->name) <= 0)
+		return name;
+	setting_defined_as = setting_standin;
+	return setting_standin;
+#else
+	return name;
+#endif
+}
+
+/*
+ * setting_defined gives a setting defined under a stand-in its own name
+ * and its place in the sorted array (nothing to do otherwise).
+ */
+static void
+setting_defined(const char *name)
+{
+#if PG_VERSION_NUM < 160000
+	struct config_generic **vars = get_guc_variables();
+	int			nvars = GetNumConfigOptions();
+	struct config_generic *var;
+	int			lo = 0;
+	int			hi = nvars - 1;
+
+	if (setting_defined_as != setting_standin)
+		return;
+	setting_defined_as = NULL;
+	var = vars[nvars - 1];
+	if (strcmp(var->name, setting_standin) != 0)
+		elog(ERROR, "setting \"%s\" was not defined last", setting_standin);
+
+	/* same length: the name is rewritten where it is */
+	memcpy(unconstify(char *, var->name), name, strlen(name));
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (setting_name_compare(vars[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&vars[lo + 1], &vars[lo], sizeof(struct config_generic *) * (nvars - 1 - lo));
+	vars[lo] = var;
+#endif
+}
+
+/*
  * _PG_init defines the settings.  The id format is a user setting because
  * it only widens what registration accepts; running superuser-owned
  * revisions for another role is a security decision, so only a superuser
@@ -75,7 +186,7 @@ static const struct config_enum_entry lint_severity_options[] = {
 void
 _PG_init(void)
 {
-	DefineCustomEnumVariable("ap_migrate.revision_id_format",
+	DefineCustomEnumVariable(setting_name("ap_migrate.revision_id_format"),
 							 gettext_noop("Selects which revision ids registration accepts."),
 							 gettext_noop("hex12 accepts exactly 12 lowercase hexadecimal digits, as Alembic "
 										  "generates them; relaxed also accepts other ids made of letters, "
@@ -86,8 +197,9 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	setting_defined("ap_migrate.revision_id_format");
 
-	DefineCustomBoolVariable("ap_migrate.allow_superuser_migrations",
+	DefineCustomBoolVariable(setting_name("ap_migrate.allow_superuser_migrations"),
 							 gettext_noop("Allows revisions owned by a superuser to run when a non-superuser applies them."),
 							 NULL,
 							 &apm_allow_superuser_migrations,
@@ -95,6 +207,7 @@ _PG_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+	setting_defined("ap_migrate.allow_superuser_migrations");
 
 	/*
 	 * Lock safety.  A migration's ALTER TABLE queued behind a long reader
@@ -109,7 +222,7 @@ _PG_init(void)
 	 * instances started together should wait for the one that applies the
 	 * revisions.
 	 */
-	DefineCustomIntVariable("ap_migrate.lock_timeout",
+	DefineCustomIntVariable(setting_name("ap_migrate.lock_timeout"),
 							gettext_noop("Sets the lock_timeout of each migration step."),
 							gettext_noop("0 leaves the session's lock_timeout in effect."),
 							&apm_lock_timeout,
@@ -117,8 +230,9 @@ _PG_init(void)
 							PGC_USERSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	setting_defined("ap_migrate.lock_timeout");
 
-	DefineCustomIntVariable("ap_migrate.lock_retries",
+	DefineCustomIntVariable(setting_name("ap_migrate.lock_retries"),
 							gettext_noop("Sets how many times a step that failed to get a lock (55P03) is retried."),
 							NULL,
 							&apm_lock_retries,
@@ -126,8 +240,9 @@ _PG_init(void)
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
+	setting_defined("ap_migrate.lock_retries");
 
-	DefineCustomIntVariable("ap_migrate.lock_retry_delay",
+	DefineCustomIntVariable(setting_name("ap_migrate.lock_retry_delay"),
 							gettext_noop("Sets the delay before the first retry of a step; it doubles with each retry."),
 							gettext_noop("The delay is capped at one minute."),
 							&apm_lock_retry_delay,
@@ -135,8 +250,9 @@ _PG_init(void)
 							PGC_USERSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	setting_defined("ap_migrate.lock_retry_delay");
 
-	DefineCustomIntVariable("ap_migrate.lock_wait_timeout",
+	DefineCustomIntVariable(setting_name("ap_migrate.lock_wait_timeout"),
 							gettext_noop("Sets how long a call waits for another session's ap_migrate operation to finish."),
 							gettext_noop("0 waits without limit; the session's lock_timeout does not apply to this wait."),
 							&apm_lock_wait_timeout,
@@ -144,8 +260,9 @@ _PG_init(void)
 							PGC_USERSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	setting_defined("ap_migrate.lock_wait_timeout");
 
-	DefineCustomBoolVariable("ap_migrate.restore",
+	DefineCustomBoolVariable(setting_name("ap_migrate.restore"),
 							 gettext_noop("Allows direct inserts into the ap_migrate catalog tables, for pg_restore."),
 							 gettext_noop("Each inserted revision must belong to a role the inserting role is a member "
 										  "of, and its checksum must match its SQL.  Inserting also needs the INSERT "
@@ -155,8 +272,9 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	setting_defined("ap_migrate.restore");
 
-	DefineCustomBoolVariable("ap_migrate.citus_sequential",
+	DefineCustomBoolVariable(setting_name("ap_migrate.citus_sequential"),
 							 gettext_noop("Runs a function call's steps in Citus's sequential multi-shard mode."),
 							 gettext_noop("When citus.multi_shard_modify_mode exists, ap_migrate_upgrade() and "
 										  "ap_migrate_downgrade() set it to sequential for their transaction, so that "
@@ -166,12 +284,13 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	setting_defined("ap_migrate.citus_sequential");
 
 	/*
 	 * Lint (lint.c).  User settings: they only decide what is reported, or
 	 * make registration stricter.
 	 */
-	DefineCustomEnumVariable("ap_migrate.lint_on_register",
+	DefineCustomEnumVariable(setting_name("ap_migrate.lint_on_register"),
 							 gettext_noop("Lints each revision when it is registered."),
 							 gettext_noop("off does not lint; warn reports each finding of severity warning "
 										  "or error as a WARNING; refuse makes such a finding an error."),
@@ -181,8 +300,9 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	setting_defined("ap_migrate.lint_on_register");
 
-	DefineCustomStringVariable("ap_migrate.lint_disable",
+	DefineCustomStringVariable(setting_name("ap_migrate.lint_disable"),
 							   gettext_noop("Lint rule codes not to report, separated by commas."),
 							   NULL,
 							   &apm_lint_disable,
@@ -190,8 +310,9 @@ _PG_init(void)
 							   PGC_USERSET,
 							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
+	setting_defined("ap_migrate.lint_disable");
 
-	DefineCustomEnumVariable("ap_migrate.lint_min_severity",
+	DefineCustomEnumVariable(setting_name("ap_migrate.lint_min_severity"),
 							 gettext_noop("Sets the lowest severity of lint findings reported."),
 							 NULL,
 							 &apm_lint_min_severity,
@@ -200,6 +321,7 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+	setting_defined("ap_migrate.lint_min_severity");
 
 	MarkGUCPrefixReserved("ap_migrate");
 }
