@@ -96,6 +96,33 @@ catalog_relid(const char *name)
 }
 
 /*
+ * The number of column name of a catalog table, from the relation's
+ * descriptor rather than the syscache: a new backend's no-op deploy opens
+ * the tables anyway, and each syscache miss is an index scan of
+ * pg_attribute.
+ */
+static AttrNumber
+catalog_attnum(Relation rel, const char *name)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("ap_migrate catalog column \"%s.%s\" does not exist",
+					RelationGetRelationName(rel), name),
+			 errhint("The extension was damaged; reinstall it with CREATE EXTENSION ap_migrate.")));
+	return InvalidAttrNumber;	/* keep compiler quiet */
+}
+
+/*
  * The owner of the catalog tables: the role that ran the install script,
  * which is the bootstrap superuser for a trusted install.
  */
@@ -396,17 +423,16 @@ static LoadRow *
 read_revision_rows(Relation revision, Snapshot snapshot, MemoryContext cxt,
 				   MemoryContext tmpcxt, int *count)
 {
-	Oid			revid = RelationGetRelid(revision);
 	TupleDesc	desc = RelationGetDescr(revision);
-	AttrNumber	att_id = get_attnum(revid, "id");
-	AttrNumber	att_seq = get_attnum(revid, "seq");
-	AttrNumber	att_parents = get_attnum(revid, "down_revision");
-	AttrNumber	att_deps = get_attnum(revid, "depends_on");
-	AttrNumber	att_labels = get_attnum(revid, "branch_labels");
-	AttrNumber	att_transactional = get_attnum(revid, "transactional");
-	AttrNumber	att_downgrade = get_attnum(revid, "downgrade_sql");
-	AttrNumber	att_owner = get_attnum(revid, "owner");
-	AttrNumber	att_checksum = get_attnum(revid, "checksum");
+	AttrNumber	att_id = catalog_attnum(revision, "id");
+	AttrNumber	att_seq = catalog_attnum(revision, "seq");
+	AttrNumber	att_parents = catalog_attnum(revision, "down_revision");
+	AttrNumber	att_deps = catalog_attnum(revision, "depends_on");
+	AttrNumber	att_labels = catalog_attnum(revision, "branch_labels");
+	AttrNumber	att_transactional = catalog_attnum(revision, "transactional");
+	AttrNumber	att_downgrade = catalog_attnum(revision, "downgrade_sql");
+	AttrNumber	att_owner = catalog_attnum(revision, "owner");
+	AttrNumber	att_checksum = catalog_attnum(revision, "checksum");
 	Datum	   *values = MemoryContextAlloc(tmpcxt, sizeof(Datum) * desc->natts);
 	bool	   *nulls = MemoryContextAlloc(tmpcxt, sizeof(bool) * desc->natts);
 	int			maxrows = 1024;
@@ -496,8 +522,8 @@ mark_applied_rows(ApmGraph *graph, LoadRow **order, Relation applied,
 				  Snapshot snapshot)
 {
 	TupleDesc	desc = RelationGetDescr(applied);
-	AttrNumber	att_rev = get_attnum(RelationGetRelid(applied), "revision");
-	AttrNumber	att_sum = get_attnum(RelationGetRelid(applied), "checksum");
+	AttrNumber	att_rev = catalog_attnum(applied, "revision");
+	AttrNumber	att_sum = catalog_attnum(applied, "checksum");
 	TableScanDesc scan = table_beginscan(applied, snapshot, 0, NULL);
 	HeapTuple	tuple;
 
@@ -611,12 +637,12 @@ apm_catalog_heads(bool *all_applied, List **current)
 	Oid			head_idx = catalog_relid("revision_head_idx");
 	Oid			applied_pkey = catalog_relid("applied_pkey");
 	Oid			edge_target_idx = catalog_relid("revision_edge_target_idx");
-	AttrNumber	rev_id = get_attnum(RelationGetRelid(revision), "id");
-	AttrNumber	rev_seq = get_attnum(RelationGetRelid(revision), "seq");
-	AttrNumber	applied_rev = get_attnum(RelationGetRelid(applied), "revision");
-	AttrNumber	edge_rev = get_attnum(RelationGetRelid(edge), "revision");
-	AttrNumber	edge_target = get_attnum(RelationGetRelid(edge), "target");
-	AttrNumber	edge_kind = get_attnum(RelationGetRelid(edge), "kind");
+	AttrNumber	rev_id = catalog_attnum(revision, "id");
+	AttrNumber	rev_seq = catalog_attnum(revision, "seq");
+	AttrNumber	applied_rev = catalog_attnum(applied, "revision");
+	AttrNumber	edge_rev = catalog_attnum(edge, "revision");
+	AttrNumber	edge_target = catalog_attnum(edge, "target");
+	AttrNumber	edge_kind = catalog_attnum(edge, "kind");
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	LoadRow    *rows;			/* only seq and id */
 	int			nrows = 0;
@@ -1279,8 +1305,8 @@ apm_catalog_messages(const ApmGraph *graph, const int *indexes, int count)
 	{
 		Relation	revision = table_open(catalog_relid("revision"), AccessShareLock);
 		TupleDesc	desc = RelationGetDescr(revision);
-		AttrNumber	att_id = get_attnum(RelationGetRelid(revision), "id");
-		AttrNumber	att_message = get_attnum(RelationGetRelid(revision), "message");
+		AttrNumber	att_id = catalog_attnum(revision, "id");
+		AttrNumber	att_message = catalog_attnum(revision, "message");
 		Snapshot	snapshot = catalog_snapshot();
 		char	  **bynode = palloc0(sizeof(char *) * Max(graph->nnodes, 1));
 		TableScanDesc scan = table_beginscan(revision, snapshot, 0, NULL);
@@ -1346,14 +1372,13 @@ List *
 apm_catalog_checksum_mismatches(void)
 {
 	Relation	revision = table_open(catalog_relid("revision"), AccessShareLock);
-	Oid			revid = RelationGetRelid(revision);
 	TupleDesc	desc = RelationGetDescr(revision);
-	AttrNumber	att_id = get_attnum(revid, "id");
-	AttrNumber	att_up = get_attnum(revid, "upgrade_sql");
-	AttrNumber	att_down = get_attnum(revid, "downgrade_sql");
-	AttrNumber	att_transactional = get_attnum(revid, "transactional");
-	AttrNumber	att_checksum = get_attnum(revid, "checksum");
-	AttrNumber	att_seq = get_attnum(revid, "seq");
+	AttrNumber	att_id = catalog_attnum(revision, "id");
+	AttrNumber	att_up = catalog_attnum(revision, "upgrade_sql");
+	AttrNumber	att_down = catalog_attnum(revision, "downgrade_sql");
+	AttrNumber	att_transactional = catalog_attnum(revision, "transactional");
+	AttrNumber	att_checksum = catalog_attnum(revision, "checksum");
+	AttrNumber	att_seq = catalog_attnum(revision, "seq");
 	Snapshot	snapshot = catalog_snapshot();
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
