@@ -21,7 +21,7 @@ apm_install_deps postgresql-contrib
 apm_build_install "$repo" ""
 work=$(apm_workdir)
 trap 'apm_stop_cluster "$work"; rm -rf "$work"' EXIT
-apm_start_cluster "$work" "${APM_BENCH_PORT:-54359}"
+apm_start_cluster "$work" "${APM_BENCH_PORT:-${APM_TEST_PORT:-54359}}"
 
 psql_q() { apm_as_user psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 for n in 10 10000; do

@@ -23,7 +23,7 @@
 # backend start and ap_migrate's library load are inside the timing), as a
 # deploy runs it.  Environment: APM_PG_CONFIG and APM_PGBIN (test/common.sh)
 # pick a PostgreSQL installation other than the system's, APM_BENCH_PORT the
-# port (default 54369), APM_BENCH_DIR the parent directory of the on-disk
+# port (else APM_TEST_PORT, else 54369), APM_BENCH_DIR the parent directory of the on-disk
 # cluster (default /tmp).
 #
 # It installs what is missing (Debian packages, test/common.sh), builds and
@@ -81,7 +81,7 @@ rsync -a --exclude .git --exclude '*.o' --exclude '*.so' --exclude '*.bc' "$repo
 apm_build_install "$work/build" ""
 rev=$(git -c safe.directory="$repo" -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
 
-apm_start_cluster "$work" "${APM_BENCH_PORT:-54369}"
+apm_start_cluster "$work" "${APM_BENCH_PORT:-${APM_TEST_PORT:-54369}}"
 [ "$(id -u)" -eq 0 ] && chown -R "$APM_OS_USER" "$work"
 [ -n "$json_out" ] && args+=(--json "$work/results.json")
 

@@ -270,4 +270,22 @@ apm_guc_variables(int *num_vars)
 	PortalRun((portal), (count), (isTopLevel), (dest), (altdest), (qc))
 #endif
 
+/*
+ * ExecInsertIndexTuples: PostgreSQL 14 added the ResultRelInfo and the
+ * "update" arguments (13 takes the result relation from the EState), and
+ * 16 "onlySummarizing".  ap_migrate inserts rows, never updates them.
+ */
+#include "executor/executor.h"
+#if PG_VERSION_NUM >= 160000
+#define apm_insert_index_tuples(rri, slot, estate) \
+	((void) ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, false))
+#elif PG_VERSION_NUM >= 140000
+#define apm_insert_index_tuples(rri, slot, estate) \
+	((void) ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL))
+#else
+#define apm_insert_index_tuples(rri, slot, estate) \
+	((estate)->es_result_relation_info = (rri), \
+	 (void) ExecInsertIndexTuples((slot), (estate), false, NULL, NIL))
+#endif
+
 #endif							/* AP_MIGRATE_COMPAT_H */
