@@ -42,6 +42,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -605,7 +606,7 @@ probe_begin(IdProbe * probe, Relation rel, const char *index_name,
 			Snapshot snapshot)
 {
 	probe->index = index_open(catalog_relid(index_name), AccessShareLock);
-	probe->scan = index_beginscan(rel, probe->index, snapshot, 1, 0);
+	probe->scan = apm_index_beginscan(rel, probe->index, snapshot, 1, 0);
 	probe->slot = table_slot_create(rel, NULL);
 }
 

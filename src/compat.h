@@ -288,4 +288,17 @@ apm_guc_variables(int *num_vars)
 	 (void) ExecInsertIndexTuples((slot), (estate), false, NULL, NIL))
 #endif
 
+/*
+ * index_beginscan: PostgreSQL 18 added the instrumentation argument
+ * (EXPLAIN's count of index searches); ap_migrate's lookups have none.
+ */
+#include "access/genam.h"
+#if PG_VERSION_NUM >= 180000
+#define apm_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), NULL, (nkeys), (norderbys))
+#else
+#define apm_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), (nkeys), (norderbys))
+#endif
+
 #endif							/* AP_MIGRATE_COMPAT_H */
