@@ -623,11 +623,12 @@ run_transactional(const char *sql, Oid owner, const char *search_path,
  *
  * One worker serves the call's non-transactional steps of one owner, kept
  * across the transactional steps between them, so that a run of them pays
- * for starting a backend once: after each step it resets its session (a
- * step never sees what an earlier one left there, and the worker holds no
- * lock while it waits).  A step of another owner gets a worker of its own,
- * logged in as that owner (worker.c); the worker is stopped at the end of
- * the call or on any error.
+ * for starting a backend once (the first is started with the call, and
+ * logs in while the steps before it run): after each step it resets its
+ * session (a step never sees what an earlier one left there, and the
+ * worker holds no lock while it waits).  A step of another owner gets a
+ * worker of its own, logged in as that owner (worker.c); the worker is
+ * stopped at the end of the call or on any error.
  */
 static void
 run_outside(const char *sql, Oid owner, const char *search_path,
@@ -927,6 +928,22 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 	/* a worker left idle by an error would wait for nothing: stop it */
 	PG_TRY();
 	{
+		/*
+		 * The worker of the first non-transactional step is started now, so
+		 * that it logs in while the steps before it run (run_outside).  It
+		 * holds nothing while it waits.
+		 */
+		for (i = 0; commit_each && i < plan->nsteps; i++)
+		{
+			const ApmNode *node = &graph->nodes[plan->steps[i]];
+
+			if (!node->transactional)
+			{
+				slot->worker = apm_worker_start(node->owner);
+				break;
+			}
+		}
+
 		for (i = 0; i < plan->nsteps; i++)
 		{
 			if (i == bodies.first + bodies.count)
