@@ -355,6 +355,32 @@ def print_workload(title, res, rounds, targets, short_title=None):
               ["contender", "median s", "min-max s", "ratio to its floor", "paired", "target"], rows, notes)
 
 
+def print_nontx(title, res, nontx, target_s=0.005):
+    """What one non-transactional step costs CALL ap_migrate_run() over
+    its statements: (procedure - psql in autocommit) / the number of such
+    steps, from the medians and paired per round; the first step's worker
+    start is spread over the call's steps, as a deploy pays it."""
+    times = res["times"]
+    rows = []
+    for direction in ("up", "down"):
+        a, f = times["apm_run"][direction], times["floor_step"][direction]
+        if not a or not f:
+            continue
+        by_median = (med(a) - med(f)) / nontx
+        paired_d = med([(x - y) / nontx for x, y in zip(a, f)]) if len(a) == len(f) else None
+        worse = max(by_median, paired_d if paired_d is not None else by_median)
+        rows.append(["upgrade" if direction == "up" else "downgrade", fmt(med(a)), fmt(med(f)),
+                     "%.2f" % (by_median * 1000), "%.2f" % (paired_d * 1000) if paired_d is not None else "-",
+                     "<= %.0f ms: %s" % (target_s * 1000, verdict(
+                         worse <= target_s, "non-transactional step over its statements, %s <= %.0f ms"
+                         % (direction, target_s * 1000), "%.2f ms (paired %.2f)"
+                         % (by_median * 1000, (paired_d or 0) * 1000)))])
+    table("%s: cost of a non-transactional step over its statements" % title,
+          ["direction", "procedure s", "psql autocommit s", "ms per step (medians)", "paired", "target"], rows,
+          ["(CALL ap_migrate_run - psql -f of the same statements, autocommit) / %d non-transactional steps; "
+           "one background worker serves them all, its start included" % nontx])
+
+
 # ------------------------------------------------------------------ no-op deploy
 
 def bench_noop(cl, work, sizes, rounds, per_round, run_hook, results, dag_size=None):
@@ -486,6 +512,105 @@ def bench_libload(cl, samples, results):
             "<= ~0.5 ms: %s" % verdict(m <= 0.0005, "a new backend's library load <= ~0.5 ms",
                                        "%s ms" % fmt(m, 1e-3))]],
           ["the instructions section counts the same with callgrind (LOAD against SELECT 1 in postgres --single)"])
+
+
+# ------------------------------------------------------------------ client
+
+def bench_client(cl, work, n_files, n_dbs, jobs, rounds, results):
+    """The ap-migrate client (issue 16, item 5), each a full client
+    invocation: registering n_files new files (a database with the
+    extension and nothing registered; the verb's sync registers them),
+    syncing the same n_files unchanged files (the header cache warm, as in
+    a checkout deployed before), and a no-op upgrade over n_dbs databases
+    at -j jobs against a psql -c 'SELECT 1' loop over the same databases,
+    interleaved round by round."""
+    env = dict(cl.env, XDG_CACHE_HOME=os.path.join(work, "client_cache"))
+
+    def run(cmd, db=None):
+        e = env if db is None else dict(env, PGDATABASE=db)
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, env=e, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL)
+        t = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode,
+                                                      p.stderr.decode(errors="replace")[-1500:]))
+        return t, p.stderr.decode(errors="replace")
+
+    log("client: generating %d files" % n_files)
+    big = os.path.join(work, "w", "client%d" % n_files)
+    gen.make("noop", n_files, big)
+    bigdir = os.path.join(big, "migrations")
+    reg, sync_wall, sync_own = [], [], []
+    for r in range(rounds):
+        log("client: registering %d files, round %d/%d" % (n_files, r + 1, rounds))
+        cl.reset_db("cli_big")
+        cl.sql("CREATE EXTENSION ap_migrate", db="cli_big")
+        cl.sql("CHECKPOINT")
+        t, _ = run(["ap-migrate", "-q", "--dir", bigdir, "-d", "cli_big", "current"])
+        reg.append(t)
+    run(["ap-migrate", "-q", "--dir", bigdir, "-d", "cli_big", "current"])  # the cache, written once
+    for r in range(rounds):
+        t, err = run(["ap-migrate", "-v", "--dir", bigdir, "-d", "cli_big", "current"])
+        m1 = re.search(r"^Read %d files of \S+ in (\d+) ms" % n_files, err, re.M)
+        m2 = re.search(r"^Synced %d files with %d registered revisions in (\d+) ms \(0 registered now\)"
+                       % (n_files, n_files), err, re.M)
+        if not (m1 and m2):
+            raise RuntimeError("unexpected sync report: %s" % err[-800:])
+        sync_wall.append(t)
+        sync_own.append((int(m1.group(1)) + int(m2.group(1))) / 1000.0)
+    cl.drop_db("cli_big")
+
+    log("client: %d databases" % n_dbs)
+    small = os.path.join(work, "w", "client_fanout")
+    gen.make("noop", 10, small)
+    smalldir = os.path.join(small, "migrations")
+    cl.reset_db("cli_tpl")
+    run(["ap-migrate", "-q", "--dir", smalldir, "-d", "cli_tpl", "upgrade"])
+    cl.sql("VACUUM ANALYZE", db="cli_tpl")
+    names = ["cli_fan_%02d" % i for i in range(1, n_dbs + 1)]
+    for name in names:
+        cl.reset_db(name, "cli_tpl")
+    listfile = os.path.join(work, "client_dbs.txt")
+    with open(listfile, "w") as f:
+        f.write("\n".join(names) + "\n")
+    loop = ["/bin/sh", "-c", "for db in %s; do psql -X -q -c 'SELECT 1' -d \"$db\" >/dev/null || exit 1; done"
+            % " ".join(names)]
+    fan = ["ap-migrate", "-q", "-j", str(jobs), "--dir", smalldir, "--dbname-file", listfile, "upgrade"]
+    run(fan)  # the cache
+    t_loop, t_fan = [], []
+    for r in range(rounds):
+        log("client: fan-out round %d/%d" % (r + 1, rounds))
+        t_loop.append(run(loop)[0])
+        t_fan.append(run(fan)[0])
+    for name in names + ["cli_tpl"]:
+        cl.drop_db(name)
+
+    results["client"] = {"register": reg, "sync_wall": sync_wall, "sync_own": sync_own,
+                         "loop": t_loop, "fanout": t_fan}
+    fan_ratio, fan_paired = ratio(med(t_fan), med(t_loop)), paired(t_fan, t_loop)
+    table("Client (ap-migrate): median of %d runs, each a full client invocation" % rounds,
+          ["measure", "median s", "min-max s", "target"],
+          [["register %s new files (ap-migrate current on a database with none)" % "{:,}".format(n_files),
+            fmt(med(reg)), rng(reg), "< 5 s: %s" % verdict(
+                med(reg) < 5, "client: registering %s new files < 5 s" % "{:,}".format(n_files),
+                "%s s" % fmt(med(reg)))],
+           ["sync of %s unchanged files: the whole ap-migrate current" % "{:,}".format(n_files),
+            fmt(med(sync_wall)), rng(sync_wall), "< 1 s: %s" % verdict(
+                med(sync_wall) < 1, "client: sync of %s unchanged files < 1 s" % "{:,}".format(n_files),
+                "%s s" % fmt(med(sync_wall)))],
+           ["  of which the sync (read the directory + one query + compare; -v)", fmt(med(sync_own)),
+            rng(sync_own), ""],
+           ["psql -c 'SELECT 1', one database after the other, %d databases" % n_dbs, fmt(med(t_loop)),
+            rng(t_loop), ""],
+           ["ap-migrate -j %d upgrade (no-op) over the %d databases" % (jobs, n_dbs), fmt(med(t_fan)),
+            rng(t_fan), "<= 2 x the loop: %s x (paired %s): %s" % (
+                fmt(fan_ratio), fmt(fan_paired), verdict(
+                    max(fan_ratio, fan_paired or 0) <= 2.0,
+                    "client: no-op upgrade over %d databases at -j %d <= 2 x a psql loop" % (n_dbs, jobs),
+                    "%s (paired %s)" % (fmt(fan_ratio), fmt(fan_paired))))]],
+          ["each database of the fan-out is at head with 10 revisions; the files' header cache is warm "
+           "(XDG_CACHE_HOME in the work directory), as for a checkout deployed before"])
 
 
 # ------------------------------------------------------------------ scale
@@ -1215,18 +1340,19 @@ def main():
     ap.add_argument("--repo", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--rounds", type=int)
-    ap.add_argument("--only", help="comma-separated sections: workloads, noop, libload, scale, memory, "
-                                   "instructions, profile, diagnose (default: all; --quick leaves out "
+    ap.add_argument("--only", help="comma-separated sections: workloads, noop, libload, client, scale, "
+                                   "memory, instructions, profile, diagnose (default: all; --quick leaves out "
                                    "instructions and profile)")
-    ap.add_argument("--workloads", default="w1,w2,w3,w4,w5",
-                    help="comma-separated workloads of the workloads section: w1, w2, w3 (or files), w4, w5")
+    ap.add_argument("--workloads", default="w1,w2,w3,w4,w5,nt",
+                    help="comma-separated workloads of the workloads section: w1, w2, w3 (or files), w4, w5, "
+                         "nt (non-transactional steps)")
     ap.add_argument("--contenders", default="floor,apm,apm_run,floor_step,alembic",
                     help="comma-separated contenders of the workloads section: floor, apm, apm_run, "
                          "floor_step, alembic")
     ap.add_argument("--w1-sizes", help="comma-separated sizes of W1 (default 100,1000; quick 50)")
     ap.add_argument("--json")
     args = ap.parse_args()
-    only = set((args.only or "workloads,noop,libload,scale,memory,diagnose"
+    only = set((args.only or "workloads,noop,libload,client,scale,memory,diagnose"
                 + ("" if args.quick else ",instructions,profile")).split(","))
     if args.quick:
         rounds = args.rounds or 2
@@ -1236,6 +1362,8 @@ def main():
         mem_sizes = [100, 1000]
         cg_size = 20
         w45_size, w45_rounds, libload_samples = 60, 2, 10
+        nt_size = 5
+        client_files, client_rounds = 1000, 2
         profile_sizes = (10, 30)
     else:
         rounds = args.rounds or 7
@@ -1245,6 +1373,8 @@ def main():
         mem_sizes = [1000, 10000]
         cg_size = 300
         w45_size, w45_rounds, libload_samples = 350, min(rounds, 5), 40
+        nt_size = 20
+        client_files, client_rounds = 10000, 5
         profile_sizes = (100, 300)
 
     if args.w1_sizes:
@@ -1279,6 +1409,8 @@ def main():
         specs.append(("W5 linear %d, %d non-transactional, ~%d empty or comment-only"
                       % (w45_size, len(set(int(w45_size * (k + 0.5) / 10) for k in range(10))), w45_size * 3 // 10),
                       "w5", w45_size, {"apm_run": 1.0}, ["apm_run", "floor_step"]))
+        specs.append(("NT %d non-transactional CREATE INDEX CONCURRENTLY steps" % nt_size,
+                      "nt", nt_size, {}, ["apm_run", "floor_step"]))
         specs = [sp for sp in specs if (sp[1] if sp[1] != "files" else "w3") in args.workloads.split(",")
                  or sp[1] in args.workloads.split(",")]
         for title, kind, arg, targets, keys in specs:
@@ -1295,12 +1427,16 @@ def main():
                                      run_hook, results, "heads" if kind == "w4" else "head")
                 print_workload(title, res, w45_rounds if kind in ("w4", "w5") else rounds, targets,
                                "W3" if kind == "files" else "%s N=%s" % (kind.upper(), arg))
+                if kind == "nt":
+                    print_nontx("NT N=%d" % arg, res, arg)
             if (kind == "w1" and arg == max(w1_sizes)) or kind == "w2":
                 diag_wls.append(("%s N=%s" % (kind.upper(), "{:,}".format(arg)), wl))
     if "noop" in only:
         bench_noop(cl, args.work, noop_sizes, rounds, per_round, run_hook, results, dag_size=w45_size)
     if "libload" in only:
         bench_libload(cl, libload_samples, results)
+    if "client" in only:
+        bench_client(cl, args.work, client_files, 50, 8, client_rounds, results)
     if "scale" in only:
         bench_scale(cl, scale_sizes, scale_reps, scale_timeout, op_timeout, results)
     if "memory" in only:

@@ -34,6 +34,10 @@ name and the step number, as random-looking as Alembic's):
            CONCURRENTLY (-- transactional: false)
   w5 N     a linear history (N ~ 350): 10 non-transactional steps, about
            3/10 of the bodies empty or comment-only, the rest as in w4
+  nt N     a table with rows, then N non-transactional steps, each a
+           CREATE INDEX CONCURRENTLY on it (downgrade DROP INDEX
+           CONCURRENTLY): what a non-transactional step costs over its
+           statements
   w4tx N, w5tx N
            the same histories with CREATE INDEX / DROP INDEX instead of the
            CONCURRENTLY forms, all transactional: what the function
@@ -285,6 +289,21 @@ def gen_w5(n, tx=False):
             body = real_body(i, table, rnd, tx)
         table = body[4]
         revs.append(([i - 1] if i > 1 else [],) + body[:4])
+    return name, revs
+
+
+def gen_nt(n):
+    """Step 1 creates a table of 2,000 rows; steps 2 .. n + 1 each build an
+    index on it concurrently (non-transactional)."""
+    name = "nt-%d" % n
+    revs = [([], "create table nt",
+             "CREATE TABLE nt (id bigint PRIMARY KEY, code text NOT NULL, amount numeric(12,2) NOT NULL);\n"
+             "INSERT INTO nt SELECT g, 'c' || g % 97, g FROM generate_series(1, 2000) AS g;",
+             "DROP TABLE nt;", True)]
+    for i in range(2, n + 2):
+        revs.append(([i - 1], "index nt_i%03d concurrently" % i,
+                     "CREATE INDEX CONCURRENTLY nt_i%03d ON nt (code, amount);" % i,
+                     "DROP INDEX CONCURRENTLY nt_i%03d;" % i, False))
     return name, revs
 
 
@@ -552,7 +571,7 @@ def build(migdir, outdir):
 
 
 GENERATORS = {"w1": gen_w1, "w2": gen_w2, "noop": gen_noop, "mem": gen_mem}
-DAG_GENERATORS = {"w4": lambda n: gen_w4(n), "w5": lambda n: gen_w5(n),
+DAG_GENERATORS = {"w4": lambda n: gen_w4(n), "w5": lambda n: gen_w5(n), "nt": gen_nt,
                   "w4tx": lambda n: gen_w4(n, tx=True), "w5tx": lambda n: gen_w5(n, tx=True)}
 
 
