@@ -3,12 +3,14 @@
  * catalog.c
  *	  Every read and write of the ap_migrate.* tables.
  *
- * Writes and most reads are SPI statements.  The reads that cover the
- * whole catalog or run at every deploy (the graph, the messages of a long
- * plan, checksum validation, the heads of the no-op path) scan the tables
- * or their indexes directly with a snapshot taken as SPI would take it:
- * at 100,000 revisions, copying every row into an SPI tuple table cost
- * more than all the graph work.  They look up no name on a search_path and
+ * Most writes and reads are SPI statements.  What covers the whole
+ * catalog or runs at every deploy or every step (the graph, the messages
+ * of a long plan, checksum validation, the heads of the no-op path, the
+ * step bodies, the steps' applied and history rows) uses the tables and
+ * their indexes directly, with a snapshot taken as SPI would take it: at
+ * 100,000 revisions, copying every row into an SPI tuple table cost more
+ * than all the graph work, and three statements per step were most of a
+ * committed step's own cost.  They look up no name on a search_path and
  * run no user code, so they need no change of identity.
  *
  * The functions are the only way to change the tables: the installing role
