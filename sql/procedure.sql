@@ -112,5 +112,36 @@ CALL ap_migrate_run_downgrade('bbbbbbbbbbba');
 SELECT to_regclass('proc_t_v') AS index_after_downgrade, to_regtype('proc_mood') AS type_after_downgrade;
 SELECT count(*) AS advisory_locks FROM pg_locks WHERE locktype = 'advisory';
 
+-- a revision with nothing to run (empty or comment-only) is recorded in
+-- the commit of the step before it, which saves a WAL flush: what an error
+-- leaves recorded is still a prefix of whole steps.  e1 runs, e2 and e3
+-- have nothing to run, e4 fails: e1 to e3 are applied, each with its
+-- history row.  A blank first step (f1) is committed before the step after
+-- it fails.  A blank step whose checksum fails (c2) is refused without
+-- rolling back the step before it.
+SET client_min_messages = warning;
+SELECT ap_migrate_add('eeeeeeeeeee1', NULL, $$INSERT INTO proc_ledger VALUES ('e1')$$, '', 'e one');
+SELECT ap_migrate_add('eeeeeeeeeee2', '{eeeeeeeeeee1}', '', '', 'e two, empty');
+SELECT ap_migrate_add('eeeeeeeeeee3', '{eeeeeeeeeee2}', '-- kept for the record', '', 'e three, a comment');
+SELECT ap_migrate_add('eeeeeeeeeee4', '{eeeeeeeeeee3}', 'SELECT 1/0', '', 'e four fails');
+SELECT ap_migrate_add('fffffffffff1', NULL, '/* nothing */', '', 'f one, a comment');
+SELECT ap_migrate_add('fffffffffff2', '{fffffffffff1}', 'SELECT 1/0', '', 'f two fails');
+SELECT ap_migrate_add('ccccccccccc1', NULL, $$INSERT INTO proc_ledger VALUES ('c1')$$, '', 'c one');
+SELECT ap_migrate_add('ccccccccccc2', '{ccccccccccc1}', '', '', 'c two, empty');
+RESET client_min_messages;
+CALL ap_migrate_run('eeeeeeeeeee4');
+\echo :LAST_ERROR_SQLSTATE
+SELECT revision FROM ap_migrate.applied WHERE revision LIKE 'e%' ORDER BY revision;
+SELECT revision, operation FROM ap_migrate.history WHERE revision LIKE 'e%' ORDER BY id;
+SELECT rev FROM proc_ledger WHERE rev = 'e1';
+CALL ap_migrate_run('fffffffffff2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT revision FROM ap_migrate.applied WHERE revision LIKE 'f%' ORDER BY revision;
+UPDATE ap_migrate.revision SET upgrade_sql = '-- changed' WHERE id = 'ccccccccccc2';
+CALL ap_migrate_run('ccccccccccc2');
+\echo :LAST_ERROR_SQLSTATE
+SELECT revision FROM ap_migrate.applied WHERE revision LIKE 'c%' ORDER BY revision;
+SELECT rev FROM proc_ledger WHERE rev = 'c1';
+
 DROP EXTENSION ap_migrate;
 DROP TABLE proc_ledger, proc_t;

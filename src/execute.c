@@ -899,8 +899,48 @@ fetch_bodies(const ApmGraph *graph, const ApmPlan *plan, int first,
 }
 
 /*
+ * In the procedures, whether the step after the one that just ran (plan
+ * index next, its body read ahead into bodies if need be) has no statement
+ * to run: an empty or comment-only body of a transactional revision whose
+ * checksum holds.  Such a step is recorded in the transaction of the step
+ * before it rather than with a commit of its own.  A commit records a
+ * step durably, which costs a WAL flush, and psql's BEGIN; COMMIT; of an
+ * empty file writes nothing; real histories have many such steps (merges,
+ * steps kept for the record).  Nothing is lost: the step has no effect, so
+ * committing its record with the step before it leaves every state a crash
+ * or an error can leave a prefix of whole steps, as before, and a step
+ * whose checksum fails is not taken in (its error must not roll back the
+ * step before it).
+ */
+static bool
+next_step_is_blank(const ApmGraph *graph, const ApmPlan *plan, int next,
+				   StepBodies *bodies)
+{
+	const ApmNode *node = &graph->nodes[plan->steps[next]];
+	const ApmRevisionDef *def;
+	const char *sql;
+	MemoryContext oldcxt;
+	bool		same;
+
+	if (!node->transactional)
+		return false;
+	if (next == bodies->first + bodies->count)
+		fetch_bodies(graph, plan, next, bodies);
+	def = bodies->defs[next - bodies->first];
+	sql = plan->operation == APM_UPGRADE ? def->upgrade_sql : def->downgrade_sql;
+	if (sql == NULL || sql[apm_sql_skip_blank(sql, 0)] != '\0')
+		return false;
+	oldcxt = MemoryContextSwitchTo(bodies->cxt);
+	same = strcmp(apm_checksum(def->upgrade_sql, def->downgrade_sql, def->transactional),
+				  bodies->checksums[next - bodies->first]) == 0;
+	MemoryContextSwitchTo(oldcxt);
+	return same;
+}
+
+/*
  * Run the steps of a plan, each in a memory context reset after it, and
- * with commit_each (procedures only) commit after each step.  Steps are
+ * with commit_each (procedures only) commit after each step (a step with
+ * nothing to run with the step before it: next_step_is_blank).  Steps are
  * recorded in batches: at the end of the call (or every APM_RECORD_BATCH
  * steps) in one transaction, before each commit in the procedures.
  */
@@ -954,13 +994,16 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 					 records, commit_each, slot);
 			MemoryContextSwitchTo(oldcxt);
 			MemoryContextReset(stepcxt);
-			if (commit_each || records->count == APM_RECORD_BATCH)
-				flush_records(plan->operation, records);
-			if (commit_each)
+			if (!commit_each || (i + 1 < plan->nsteps &&
+								 next_step_is_blank(graph, plan, i + 1, &bodies)))
 			{
-				check_lock_held(graph->nodes[plan->steps[i]].id);
-				SPI_commit();
+				if (records->count == APM_RECORD_BATCH)
+					flush_records(plan->operation, records);
+				continue;
 			}
+			flush_records(plan->operation, records);
+			check_lock_held(graph->nodes[plan->steps[i]].id);
+			SPI_commit();
 		}
 	}
 	PG_CATCH();
