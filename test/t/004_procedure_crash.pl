@@ -367,7 +367,7 @@ error_round('statement_timeout', $N / 2);
 # The server log: no assertion failure, no crash but the ones caused here.
 my $log = slurp_file($node->logfile);
 unlike($log, qr/TRAP:/, 'no assertion failure in the server log');
-my @sig9 = ($log =~ /server process \(PID (\d+)\) was terminated by signal 9/g);
+my @sig9 = ($log =~ /(?:server process|client backend) \(PID (\d+)\) was terminated by signal 9/g);
 is_deeply(
 	[ sort @sig9 ],
 	[ sort keys %killed_pids ],
