@@ -23,10 +23,13 @@ use warnings;
 
 use Digest::SHA qw(sha256_hex);
 use File::Basename qw(dirname);
+use FindBin;
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use lib "$FindBin::RealBin/../perl";
+use ApmCompat;    # log_check on 13
 
 my $exdir = dirname(__FILE__) . '/../../examples/ap_intake';
 my @chain = qw(ca4653c80b38 b1a2c3d4e5f6 797c75afebae e9428b9dd556 55a2502018a6);
