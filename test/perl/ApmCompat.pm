@@ -30,4 +30,17 @@ unless (PostgreSQL::Test::Cluster->can('log_check'))
 	};
 }
 
+# command_fails_like(\@cmd, $expected_stderr, $name) with the cluster's
+# PGHOST and PGPORT, as 13's command_ok does.
+unless (PostgreSQL::Test::Cluster->can('command_fails_like'))
+{
+	no strict 'refs';
+	*{'PostgreSQL::Test::Cluster::command_fails_like'} = sub {
+		my $self = shift;
+		local $ENV{PGHOST} = $self->host;
+		local $ENV{PGPORT} = $self->port;
+		return PostgreSQL::Test::Utils::command_fails_like(@_);
+	};
+}
+
 1;

@@ -29,7 +29,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use lib "$FindBin::RealBin/../perl";
-use ApmCompat;    # log_check on 13
+use ApmCompat;    # log_check and command_fails_like on 13
 
 my $exdir = dirname(__FILE__) . '/../../examples/ap_intake';
 my @chain = qw(ca4653c80b38 b1a2c3d4e5f6 797c75afebae e9428b9dd556 55a2502018a6);
