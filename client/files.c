@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/opensslv.h>
 
 #include "cli.h"
 
@@ -476,17 +477,25 @@ cli_checksum(const char *up, size_t uplen, const char *down, long downlen,
 			 bool transactional, char *hex)
 {
 	static EVP_MD_CTX *ctx = NULL;	/* the directory is read by one thread */
-	static EVP_MD *sha256 = NULL;
+	static const EVP_MD *sha256 = NULL;
 	static const char digits[] = "0123456789abcdef";
 	PQExpBufferData buf;
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 
-	/* fetching the algorithm per hash costs as much as hashing a file */
+	/*
+	 * Fetching the algorithm per hash costs as much as hashing a file, so
+	 * OpenSSL 3 fetches it once; OpenSSL 1.1 (Debian bullseye) has no
+	 * fetching and its EVP_sha256() costs nothing.
+	 */
 	if (ctx == NULL)
 	{
 		ctx = EVP_MD_CTX_new();
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
 		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+#else
+		sha256 = EVP_sha256();
+#endif
 	}
 	initPQExpBuffer(&buf);
 	checksum_field(&buf, up, (long) uplen);

@@ -17,13 +17,12 @@
  */
 #include "postgres.h"
 
-#include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 
 #include "ap_migrate.h"
-#include "compat.h"
+#include "compat.h"				/* common/cryptohash.h, which 13 lacks */
 
 /* Append one field: its length as 8 little-endian bytes, then its bytes */
 static void

@@ -180,6 +180,69 @@ apm_init_materialized_srf(FunctionCallInfo fcinfo, bits32 flags)
 #endif
 
 /*
+ * AlterTableStmt: PostgreSQL 14 renamed its object type field from relkind
+ * (an ObjectType despite the name) to objtype.
+ */
+#if PG_VERSION_NUM >= 140000
+#define apm_alter_table_objtype(stmt) ((stmt)->objtype)
+#else
+#define apm_alter_table_objtype(stmt) ((stmt)->relkind)
+#endif
+
+/*
+ * FuncnameGetCandidates: PostgreSQL 14 added include_out_arguments (the
+ * sixth argument; 13 never includes OUT arguments, as false asks).
+ */
+#if PG_VERSION_NUM < 140000
+#include "catalog/namespace.h"
+#define FuncnameGetCandidates(names, nargs, argnames, variadic, defaults, outargs, missing_ok) \
+	FuncnameGetCandidates((names), (nargs), (argnames), (variadic), (defaults), (missing_ok))
+#endif
+
+/*
+ * ProcessUtility_hook and standard_ProcessUtility: PostgreSQL 14 added the
+ * readOnlyTree argument.  A hook declares it with APM_READONLY_TREE_PARAM
+ * and passes it on with APM_READONLY_TREE_ARG; both are empty on 13.
+ */
+#if PG_VERSION_NUM >= 140000
+#define APM_READONLY_TREE_PARAM bool readOnlyTree,
+#define APM_READONLY_TREE_ARG readOnlyTree,
+#else
+#define APM_READONLY_TREE_PARAM
+#define APM_READONLY_TREE_ARG
+#endif
+
+/*
+ * Catalog index OIDs: PostgreSQL 14 moved their macros (TriggerOidIndexId,
+ * ...) from catalog/indexing.h into each catalog's header.
+ */
+#if PG_VERSION_NUM < 140000
+#include "catalog/indexing.h"
+#endif
+
+/*
+ * IsTrueArrayType (a varlena array type, not a fixed-length type with a
+ * typelem such as name or point) came with PostgreSQL 14's typsubscript.
+ * Before, a true array type is one with a typelem and typlen -1, the test
+ * 13's get_element_type makes.
+ */
+#if PG_VERSION_NUM < 140000
+#define IsTrueArrayType(typeForm) \
+	(OidIsValid((typeForm)->typelem) && (typeForm)->typlen == -1)
+#endif
+
+/*
+ * pg_md5_hash: PostgreSQL 15 added the errstr argument (14 moved MD5 onto
+ * pg_cryptohash, which can fail).  Before, there is no reason to report; a
+ * failure (out of memory) returns false.
+ */
+#if PG_VERSION_NUM < 150000
+#include "common/md5.h"
+#define pg_md5_hash(buff, len, hexsum, errstr) \
+	(*(errstr) = "out of memory", pg_md5_hash((buff), (len), (hexsum)))
+#endif
+
+/*
  * pg_analyze_and_rewrite_fixedparams is PostgreSQL 15's name for
  * pg_analyze_and_rewrite (same arguments).
  */
@@ -258,6 +321,28 @@ apm_guc_variables(int *num_vars)
 #define apm_lock_held_by_me(tag, mode) LockHeldByMe((tag), (mode), false)
 #else
 #define apm_lock_held_by_me(tag, mode) LockHeldByMe((tag), (mode))
+#endif
+
+/*
+ * A backend's PGPROC number, its index in ProcGlobal->allProcs: PostgreSQL
+ * 17 removed PGPROC.pgprocno (ProcNumber, GetNumberFromPGProc).
+ * apm_proc_number(proc) is that index on every major.
+ */
+#include "storage/proc.h"
+#if PG_VERSION_NUM >= 170000
+#define apm_proc_number(proc) GetNumberFromPGProc(proc)
+#else
+#define apm_proc_number(proc) ((proc)->pgprocno)
+#endif
+
+/*
+ * A backend's advertised xmin: PostgreSQL 14 moved it from PGXACT (13's
+ * ProcGlobal->allPgXact, indexed like allProcs) into PGPROC.
+ */
+#if PG_VERSION_NUM >= 140000
+#define apm_proc_xmin(proc) ((proc)->xmin)
+#else
+#define apm_proc_xmin(proc) (ProcGlobal->allPgXact[(proc)->pgprocno].xmin)
 #endif
 
 /*

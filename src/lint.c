@@ -561,7 +561,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 {
 	RelInfo		info = lookup_rel(st, stmt->relation);
 	LOCKMODE	mode = AlterTableGetLockLevel(stmt->cmds);
-	const char *what = stmt->objtype == OBJECT_INDEX ? "ALTER INDEX" : "ALTER TABLE";
+	const char *what = apm_alter_table_objtype(stmt) == OBJECT_INDEX ? "ALTER INDEX" : "ALTER TABLE";
 	ListCell   *lc;
 
 	report_lock(st, what, &info, mode);
@@ -728,7 +728,7 @@ is_concurrent(Node *stmt)
 		return ((DropStmt *) stmt)->concurrent;
 	if (IsA(stmt, ReindexStmt))
 	{
-		foreach(lc, ((ReindexStmt *) stmt)->params)
+		foreach(lc, apm_reindex_params((ReindexStmt *) stmt))
 		{
 			if (strcmp(((DefElem *) lfirst(lc))->defname, "concurrently") == 0)
 				return true;

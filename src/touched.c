@@ -233,7 +233,7 @@ remember_relation(RangeVar *rv)
  * (its OID survives a rename) and the target of COMMENT ON.
  */
 static void
-touched_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+touched_utility(PlannedStmt *pstmt, const char *queryString, APM_READONLY_TREE_PARAM
 				ProcessUtilityContext context, ParamListInfo params,
 				QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
@@ -281,10 +281,10 @@ touched_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 	}
 
 	if (prev_utility_hook)
-		prev_utility_hook(pstmt, queryString, readOnlyTree, context, params,
+		prev_utility_hook(pstmt, queryString, APM_READONLY_TREE_ARG context, params,
 						  queryEnv, dest, qc);
 	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+		standard_ProcessUtility(pstmt, queryString, APM_READONLY_TREE_ARG context, params,
 								queryEnv, dest, qc);
 }
 

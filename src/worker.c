@@ -695,7 +695,7 @@ apm_worker_main(Datum main_arg)
 	error_context_stack = &errcallback;
 
 	/* ready; the caller sets this latch when it has a request */
-	shared->worker_procno = MyProc->pgprocno;
+	shared->worker_procno = apm_proc_number(MyProc);
 	pg_memory_barrier();
 
 	for (;;)
@@ -829,7 +829,7 @@ apm_worker_start(Oid owner)
 	shared->lock_retries = apm_lock_retries;
 	shared->lock_retry_delay = apm_lock_retry_delay;
 	shared->caller_pid = MyProcPid;
-	shared->caller_procno = MyProc->pgprocno;
+	shared->caller_procno = apm_proc_number(MyProc);
 	shared->worker_procno = -1;
 	shared->guc_offset = 0;
 	SerializeGUCState(gucsize, shared->data);
@@ -955,7 +955,7 @@ apm_worker_run(ApmWorker *w, const char *revision, const char *sql,
 		elog(ERROR, "cannot start a worker while holding a snapshot");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PopActiveSnapshot();
-	if (TransactionIdIsValid(MyProc->xmin))
+	if (TransactionIdIsValid(apm_proc_xmin(MyProc)))
 		elog(ERROR, "cannot start a worker while advertising an xmin");
 
 	stepseg = dsm_create(offsetof(StepShared, data) + sqlsize + pathsize, 0);

@@ -31,8 +31,9 @@ sub crash_server
 	{
 		$killed->{$pid} = 1;
 		is(kill('KILL', $pid), 1, "$label: SIGKILL sent to backend $pid");
+		# "server process" until 17; since 18 the process's type
 		$node->wait_for_log(
-			qr/server process \(PID $pid\) was terminated by signal 9/,
+			qr/(?:server process|client backend) \(PID $pid\) was terminated by signal 9/,
 			$log_offset);
 		$node->wait_for_log(qr/all server processes terminated; reinitializing/,
 			$log_offset);

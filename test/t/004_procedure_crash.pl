@@ -278,8 +278,17 @@ sub terminate_round
 	my ($caller, $pid) = start_call();
 	check_blocked_at($label, $k, $pid, $caller, $maxid);
 
-	is($node->safe_psql('postgres', "SELECT pg_terminate_backend($pid, 10000)"),
+	# 14 added the timeout (wait until the backend has exited); on 13 the
+	# wait is a poll of pg_stat_activity
+	my $v14 = $node->safe_psql('postgres', 'SHOW server_version_num') >= 140000;
+	is( $node->safe_psql(
+			'postgres',
+			$v14 ? "SELECT pg_terminate_backend($pid, 10000)" : "SELECT pg_terminate_backend($pid)"),
 		't', "$label: pg_terminate_backend() ends the calling backend");
+	$v14
+	  or $node->poll_query_until('postgres',
+		"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $pid)")
+	  or die "backend $pid did not exit";
 	my $gone = qr/terminating connection due to administrator command/;
 	pump_until($caller->{run}, $caller->{timeout}, \$caller->{stderr}, $gone);
 	like($caller->{stderr}, $gone, "$label: the calling session was terminated");
@@ -367,7 +376,7 @@ error_round('statement_timeout', $N / 2);
 # The server log: no assertion failure, no crash but the ones caused here.
 my $log = slurp_file($node->logfile);
 unlike($log, qr/TRAP:/, 'no assertion failure in the server log');
-my @sig9 = ($log =~ /server process \(PID (\d+)\) was terminated by signal 9/g);
+my @sig9 = ($log =~ /(?:server process|client backend) \(PID (\d+)\) was terminated by signal 9/g);
 is_deeply(
 	[ sort @sig9 ],
 	[ sort keys %killed_pids ],

@@ -203,8 +203,15 @@ c1_run('mixed, extended protocol', 1, [ $FUNC, $PROC ], '-M', 'extended');
 	is($rc, 0, "$label: pgbench exits with 0") or diag($out, $err);
 	like($out, qr/number of transactions actually processed: $CLIENTS\/$CLIENTS\n/,
 		"$label: $CLIENTS startups processed");
-	like($out, qr/number of failed transactions: 0 \(0\.000%\)/,
-		"$label: 0 failed");
+	if ($out =~ /number of failed transactions/)
+	{
+		like($out, qr/number of failed transactions: 0 \(0\.000%\)/, "$label: 0 failed");
+	}
+	else
+	{
+		# pgbench before 15 (see c1_run): the exit code and the count
+		pass("$label: 0 failed (pgbench before 15: by exit code and count)");
+	}
 	my @races = ($err =~ /lost the CREATE EXTENSION race/g);
 	(my $rest = $err) =~ s/^NOTICE:  (running upgrade |lost the CREATE EXTENSION race |extension "ap_migrate" already exists, skipping).*\n//mg;
 	is($rest, '', "$label: nothing on stderr but step and race notices");
