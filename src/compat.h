@@ -232,6 +232,14 @@ apm_init_materialized_srf(FunctionCallInfo fcinfo, bits32 flags)
 #endif
 
 /*
+ * Multirange types came with PostgreSQL 14.  Before, no type has the kind
+ * 'm', so the letter 14 gives them never matches.
+ */
+#if PG_VERSION_NUM < 140000 && !defined(TYPTYPE_MULTIRANGE)
+#define TYPTYPE_MULTIRANGE 'm'
+#endif
+
+/*
  * pg_md5_hash: PostgreSQL 15 added the errstr argument (14 moved MD5 onto
  * pg_cryptohash, which can fail).  Before, there is no reason to report; a
  * failure (out of memory) returns false.
