@@ -600,11 +600,11 @@ typedef struct IdProbe
 	Relation	index;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-}			IdProbe;
+} IdProbe;
 
 /* Start looking up ids of rel through its index index_name */
 static void
-probe_begin(IdProbe * probe, Relation rel, const char *index_name,
+probe_begin(IdProbe *probe, Relation rel, const char *index_name,
 			Snapshot snapshot)
 {
 	probe->index = index_open(catalog_relid(index_name), AccessShareLock);
@@ -617,7 +617,7 @@ probe_begin(IdProbe * probe, Relation rel, const char *index_name,
  * values point into the table's buffer until the next lookup.
  */
 static TupleTableSlot *
-probe_id(IdProbe * probe, const char *id)
+probe_id(IdProbe *probe, const char *id)
 {
 	ScanKeyData key;
 
@@ -633,7 +633,7 @@ probe_id(IdProbe * probe, const char *id)
 
 /* Finish the lookups */
 static void
-probe_end(IdProbe * probe)
+probe_end(IdProbe *probe)
 {
 	ExecDropSingleTupleTableSlot(probe->slot);
 	index_endscan(probe->scan);
@@ -1255,12 +1255,20 @@ typedef struct CatalogWriter
 	ResultRelInfo *rri;
 	EState	   *estate;
 	TupleTableSlot *slot;
-}			CatalogWriter;
+	bool		pushed_snapshot;	/* writer_open pushed an active snapshot */
+} CatalogWriter;
 
 /* Open the catalog table name for writing rows (writer_insert) */
 static void
-writer_open(CatalogWriter * w, const char *name)
+writer_open(CatalogWriter *w, const char *name)
 {
+	/*
+	 * heap_insert (TOAST) and unique checks need an active snapshot, which
+	 * SPI would have pushed; between a procedure's commits there is none.
+	 */
+	w->pushed_snapshot = !ActiveSnapshotSet();
+	if (w->pushed_snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
 	w->rel = table_open(catalog_relid(name), RowExclusiveLock);
 	w->estate = CreateExecutorState();
 	w->rri = makeNode(ResultRelInfo);
@@ -1271,12 +1279,14 @@ writer_open(CatalogWriter * w, const char *name)
 
 /* Close what writer_open opened; the locks stay until the transaction ends */
 static void
-writer_close(CatalogWriter * w)
+writer_close(CatalogWriter *w)
 {
 	ExecDropSingleTupleTableSlot(w->slot);
 	ExecCloseIndices(w->rri);
 	FreeExecutorState(w->estate);
 	table_close(w->rel, NoLock);
+	if (w->pushed_snapshot)
+		PopActiveSnapshot();
 }
 
 /*
@@ -1284,7 +1294,7 @@ writer_close(CatalogWriter * w)
  * index entries.  Unique indexes are checked as INSERT checks them.
  */
 static void
-writer_insert(CatalogWriter * w, Datum *values, bool *nulls)
+writer_insert(CatalogWriter *w, Datum *values, bool *nulls)
 {
 	TupleDesc	desc = RelationGetDescr(w->rel);
 
