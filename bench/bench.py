@@ -418,22 +418,38 @@ def bench_noop(cl, work, sizes, rounds, per_round, run_hook, results, dag_size=N
         cmds[("apm", s)] = ["psql", "-X", "-c", "SELECT ap_migrate_upgrade('heads')"]
         cmds[("apm_run", s)] = ["psql", "-X", "-c", "CALL ap_migrate_run('heads')"]
         cmds[("alembic", s)] = alembic_cmd(dbs[s]["wl"]["alembic"], "upgrade", "heads")
-    for r in range(rounds):
-        log("no-op: round %d/%d" % (r + 1, rounds))
-        for _ in range(per_round):
+    def measure(rounds, keys, times, pairs, phase):
+        for r in range(rounds):
+            log("no-op%s: round %d/%d" % (phase, r + 1, rounds))
+            for _ in range(per_round):
+                for s in shapes:
+                    base = None
+                    for k in keys:
+                        if k != "alembic":
+                            t, _, _ = cl.run(cmds[(k, s)], db=dbs[s]["db"])
+                            times[(k, s)].append(t)
+                            base = t if k == "select1" else base
+                            pairs[(k, s)].append(t / base)
             for s in shapes:
-                base = None
-                for k in keys:
-                    if k != "alembic":
-                        t, _, _ = cl.run(cmds[(k, s)], db=dbs[s]["db"])
-                        times[(k, s)].append(t)
-                        base = t if k == "select1" else base
-                        pairs[(k, s)].append(t / base)
-        for s in shapes:
-            if s[0] == "chain":
-                t, _, _ = cl.run(cmds[("alembic", s)], db=dbs[s]["db"])
-                times[("alembic", s)].append(t)
+                if s[0] == "chain" and "alembic" in keys:
+                    t, _, _ = cl.run(cmds[("alembic", s)], db=dbs[s]["db"])
+                    times[("alembic", s)].append(t)
+
+    measure(rounds, keys, times, pairs, "")
+    # The same with the library in shared_preload_libraries: the postmaster
+    # loads it once and every backend inherits it, so a new connection's
+    # first call does not pay the dynamic loader (what loading any library
+    # costs a new backend) -- the deployment choice the docs describe.
+    pkeys = [k for k in keys if k != "alembic"]
+    ptimes = {(k, s): [] for k in pkeys for s in shapes}
+    ppairs = {(k, s): [] for k in pkeys for s in shapes}
+    restart_with_conf(cl, "no-op deploy, preloaded", "shared_preload_libraries = 'ap_migrate'\n")
+    try:
+        measure(rounds, pkeys, ptimes, ppairs, " (preloaded)")
+    finally:
+        restart_with_conf(cl, None, None)
     results["noop"] = {"times": {"%s@%s%d" % (k, s[0], s[1]): v for (k, s), v in times.items()},
+                       "preloaded": {"%s@%s%d" % (k, s[0], s[1]): v for (k, s), v in ptimes.items()},
                        "setup": {"%s%d" % s: {"register_s": dbs[s]["wl"]["register_s"],
                                               "upgrade_s": dbs[s]["setup_upgrade_s"]} for s in shapes}}
     labels = {"select1": "psql -X -c 'SELECT 1'",
@@ -466,6 +482,19 @@ def bench_noop(cl, work, sizes, rounds, per_round, run_hook, results, dag_size=N
                                                       fmt(ratio(m, apm)))
             rows.append([labels[k], where, len(xs), fmt(m, 1e-3), rng(xs, 1e-3), fmt(ratio(m, floor)),
                          fmt(med(pairs[(k, s)])) if pairs[(k, s)] else "", target])
+        pfloor = med(ptimes[("select1", s)])
+        for k in pkeys:
+            xs = ptimes[(k, s)]
+            m = med(xs)
+            target = ""
+            if k != "select1" and (s[0] == "w4" or s[1] == 10000):
+                worse = max(ratio(m, pfloor), med(ppairs[(k, s)]))
+                target = "<= 1.05 x SELECT 1: %s" % verdict(
+                    worse <= 1.05, "no-op deploy, %s, library preloaded: %s / SELECT 1 <= 1.05"
+                    % (where, "function" if k == "apm" else "procedure"),
+                    "%s (paired %s)" % (fmt(ratio(m, pfloor)), fmt(med(ppairs[(k, s)]))))
+            rows.append([labels[k] + ", preloaded", where, len(xs), fmt(m, 1e-3), rng(xs, 1e-3),
+                         fmt(ratio(m, pfloor)), fmt(med(ppairs[(k, s)])) if k != "select1" else "1.000", target])
     notes = ["each sample is one full client invocation (a new connection, the call, disconnect); "
              "SELECT 1 and ap_migrate %d per round, Alembic 1 per round (chains only), interleaved; "
              "paired = median of (the call / the SELECT 1 just before it); a verdict takes the worse of the two"
@@ -473,6 +502,9 @@ def bench_noop(cl, work, sizes, rounds, per_round, run_hook, results, dag_size=N
     for s in shapes:
         notes.append("setup of %s %d: registration (psql -1 -f) %s s, the upgrade (DAG: stamp) %s s, then VACUUM ANALYZE"
                      % (s[0], s[1], fmt(dbs[s]["wl"]["register_s"]), fmt(dbs[s]["setup_upgrade_s"])))
+    notes.append("preloaded: the same, measured after the default rows, on the cluster restarted with "
+                 "shared_preload_libraries = 'ap_migrate' (a new backend inherits the library instead of loading "
+                 "it); its ratios are to the SELECT 1 of that phase")
     if not run_hook:
         notes.append("CALL ap_migrate_run('heads'): skipped, the procedure does not exist yet")
     table("No-op deploy (already at heads), median over %d rounds" % rounds,
@@ -1168,19 +1200,35 @@ SELECT calls, plans, round(total_plan_time::numeric, 1), round(total_exec_time::
 """
 
 
-def restart_with_pgss(cl):
-    # the module's settings are unknown to ALTER SYSTEM until it is loaded
-    with open(os.path.join(cl.work, "data", "postgresql.conf"), "a") as f:
-        f.write("\n# bench/bench.py, diagnosis\n"
-                "shared_preload_libraries = 'pg_stat_statements'\n"
-                "pg_stat_statements.track = 'all'\n"
-                "pg_stat_statements.track_planning = on\n"
-                "pg_stat_statements.max = 20000\n")
+BENCH_CONF = "bench.conf"
+
+
+def restart_with_conf(cl, what, conf):
+    """Restart the cluster with conf as the settings of the included file
+    bench.conf (none: conf None), written before the restart: a module's
+    settings are unknown to ALTER SYSTEM until it is loaded."""
+    data = os.path.join(cl.work, "data")
+    main = os.path.join(data, "postgresql.conf")
+    with open(main) as f:
+        if "include_if_exists = '%s'" % BENCH_CONF not in f.read():
+            with open(main, "a") as g:
+                g.write("\ninclude_if_exists = '%s'\n" % BENCH_CONF)
+    with open(os.path.join(data, BENCH_CONF), "w") as f:
+        if conf is not None:
+            f.write("# bench/bench.py, %s\n%s" % (what, conf))
     cl.admin.close()
     cl.admin = None
-    subprocess.run(["pg_ctl", "-D", os.path.join(cl.work, "data"), "-w", "-m", "fast", "restart"],
+    subprocess.run(["pg_ctl", "-D", data, "-w", "-m", "fast", "restart"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cl.connect_admin()
+
+
+def restart_with_pgss(cl):
+    restart_with_conf(cl, "diagnosis",
+                      "shared_preload_libraries = 'pg_stat_statements'\n"
+                      "pg_stat_statements.track = 'all'\n"
+                      "pg_stat_statements.track_planning = on\n"
+                      "pg_stat_statements.max = 20000\n")
 
 
 def bench_diagnose(cl, wls, results):
