@@ -54,6 +54,21 @@ SELECT object, change FROM ap_migrate_drift();
 CREATE TABLE stray (id int);
 SELECT object, change FROM ap_migrate_drift();
 
+-- with ap_migrate.record_fingerprint off a call records none: the drift
+-- check says nothing while the fingerprint is older than the last step,
+-- until a call records one again
+SELECT recorded_at AS fingerprint_at FROM ap_migrate.schema_fingerprint \gset
+SET ap_migrate.record_fingerprint = off;
+SELECT ap_migrate_upgrade();
+SELECT recorded_at = :'fingerprint_at' AS fingerprint_kept FROM ap_migrate.schema_fingerprint;
+SELECT object, change FROM ap_migrate_drift();
+SELECT ap_migrate_check();
+RESET ap_migrate.record_fingerprint;
+SELECT ap_migrate_downgrade('base');
+SELECT recorded_at > :'fingerprint_at' AS fingerprint_recorded FROM ap_migrate.schema_fingerprint;
+ALTER TABLE stray ADD COLUMN note text;
+SELECT object, change FROM ap_migrate_drift();
+
 -- not for PUBLIC
 CREATE ROLE apm_drift_nobody;
 SET ROLE apm_drift_nobody;

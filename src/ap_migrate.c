@@ -38,6 +38,7 @@ int			apm_lock_wait_timeout = 0;
 
 bool		apm_restore = false;
 bool		apm_citus_sequential = true;
+bool		apm_record_fingerprint = true;
 int			apm_lint_on_register_mode = APM_LINT_REGISTER_OFF;
 char	   *apm_lint_disable = NULL;
 int			apm_lint_min_severity = APM_LINT_INFO;
@@ -285,6 +286,22 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 	setting_defined("ap_migrate.citus_sequential");
+
+	/*
+	 * The drift check's baseline (fingerprint.c).  A user setting: turning it
+	 * off only silences the drift check until a call records one again, which
+	 * any call that applies steps could do anyway.
+	 */
+	DefineCustomBoolVariable(setting_name("ap_migrate.record_fingerprint"),
+							 gettext_noop("Records a fingerprint of the schema after a call that applied or reverted steps."),
+							 gettext_noop("The drift check compares the live schema with the last fingerprint recorded; "
+										  "while it is older than the last step, the drift check reports nothing."),
+							 &apm_record_fingerprint,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	setting_defined("ap_migrate.record_fingerprint");
 
 	/*
 	 * Lint (lint.c).  User settings: they only decide what is reported, or

@@ -95,6 +95,7 @@ extern int	apm_lock_retry_delay;
 extern int	apm_lock_wait_timeout;
 extern bool apm_restore;
 extern bool apm_citus_sequential;
+extern bool apm_record_fingerprint;
 extern int	apm_lint_on_register_mode;
 extern char *apm_lint_disable;
 extern int	apm_lint_min_severity;

@@ -1027,9 +1027,13 @@ run_steps(ApmGraph *graph, const ApmPlan *plan, bool commit_each)
 	 * once per call, not per step, since a fingerprint reads the whole
 	 * schema.  A procedure that fails after some commits records none; the
 	 * drift check then knows its fingerprint is older than the last step and
-	 * says nothing until the next call records one.
+	 * says nothing until the next call records one.  The same holds while
+	 * ap_migrate.record_fingerprint is off: the fingerprint costs more than
+	 * everything else ap_migrate does in a call (the deparsers of every
+	 * object), which a database that does not use the drift check need not
+	 * pay.
 	 */
-	if (plan->nsteps > 0)
+	if (plan->nsteps > 0 && apm_record_fingerprint)
 		apm_fingerprint_record();
 	MemoryContextDelete(records->cxt);
 	pfree(records);
