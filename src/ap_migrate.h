@@ -50,6 +50,19 @@
 #include "nodes/pg_list.h"
 #include "utils/guc.h"
 
+/*
+ * Everything declared here is internal to the library: hidden, so that a
+ * call between its files is a direct call and not a relocation the dynamic
+ * loader resolves when a backend loads the library (by walking every
+ * shared library the server links before it reaches this one).  Only the
+ * entry points are exported: the SQL-callable functions, _PG_init, the
+ * worker's main function, the magic block.  PostgreSQL 16's PGXS builds
+ * modules with -fvisibility=hidden to the same end.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(hidden)
+#endif
+
 /* Schema holding the catalog tables (fixed: the extension is not relocatable) */
 #define APM_SCHEMA_NAME		"ap_migrate"
 
@@ -445,5 +458,9 @@ extern void apm_worker_stop(ApmWorker *w);
 /* offline.c */
 extern char *apm_offline_script(const ApmGraph *graph, const ApmPlan *plan,
 								const char *target);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #endif							/* AP_MIGRATE_H */

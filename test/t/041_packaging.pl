@@ -5,7 +5,8 @@
 # whose version, and the version of the extension it provides, equal
 # default_version in ap_migrate.control; the install script it names exists
 # for that version and is installed by the Makefile; CHANGELOG.md has a
-# section for that version; typedefs.list names every typedef in src/ and client/.
+# section for that version; typedefs.list names every typedef in src/ and client/;
+# the installed library exports its entry points only.
 
 use strict;
 use warnings;
@@ -68,5 +69,22 @@ for my $file (glob("$topdir/src/*.[ch] $topdir/client/*.[ch]"))
 	}
 }
 is_deeply(\@missing, [], 'typedefs.list names every typedef in src/ and client/');
+
+# the installed library exports its entry points only: the SQL-callable
+# functions, _PG_init, the worker's main function and the magic block
+# (everything src/ap_migrate.h declares is hidden)
+my $pkglibdir = `pg_config --pkglibdir 2>/dev/null` // '';
+chomp $pkglibdir;
+my $so = "$pkglibdir/ap_migrate.so";
+SKIP:
+{
+	skip 'nm (binutils) or the installed library is missing', 2
+	  unless -f $so && system('nm --version >/dev/null 2>&1') == 0;
+	my @syms = map { (split)[2] } grep { /^\S+ [TDBR] / } split /\n/, `nm -D --defined-only $so`;
+	my @internal =
+	  grep { !/^(?:Pg_magic_func|_PG_init|apm_worker_main|ap_migrate_\w+|pg_finfo_ap_migrate_\w+)$/ } @syms;
+	is_deeply(\@internal, [], 'the library exports its entry points only');
+	ok(scalar(grep { $_ eq 'ap_migrate_upgrade' } @syms), '... the SQL-callable functions among them');
+}
 
 done_testing();
