@@ -151,8 +151,9 @@ want diff && run_counted "differential test against Alembic" "$work/alembic_diff
 # never answers XX000
 want fuzz && run_counted "fuzz test" "$work/fuzz.log" \
 	/usr/bin/python3 "$repo/test/fuzz.py" --dbname fuzz
-# tools/ap-migrate-import on test/import/.  The importer needs Python 3.11
-# (tomllib) and its Alembic fixture SQLAlchemy 1.4: not run on an older
+# tools/ap-migrate-import on test/import/.  The tests need Python 3.11
+# (tomllib; the importer itself falls back to python3-toml, or says what is
+# missing) and their Alembic fixture SQLAlchemy 1.4: not run on an older
 # system (Debian bullseye, 13's chroot: Python 3.9, SQLAlchemy 1.3).
 if want import; then
 	if /usr/bin/python3 -c 'import tomllib' 2>/dev/null; then
