@@ -229,7 +229,13 @@ def has_run_hook(cl, db):
 # what each contender is measured against, and the targets (issue 16):
 # the function against psql -1 (one transaction), the procedure against
 # psql with a transaction per file (autocommit for a non-transactional one)
-FLOOR_OF = {"apm": "floor", "alembic": "floor", "apm_run": "floor_step"}
+FLOOR_OF = {"apm": "floor", "alembic": "floor", "apm_run": "floor_step",
+            "apm_nofp": "floor", "apm_run_nofp": "floor_step"}
+# how a verdict names a contender
+MODE_OF = {"apm": "function", "apm_run": "procedure",
+           "apm_nofp": "function, record_fingerprint off", "apm_run_nofp": "procedure, record_fingerprint off"}
+# ap_migrate without recording the drift check's fingerprint
+NOFP = "SET ap_migrate.record_fingerprint = off"
 
 
 def contenders(cl, wl, run_hook, keys, up_target="head"):
@@ -246,6 +252,12 @@ def contenders(cl, wl, run_hook, keys, up_target="head"):
     if run_hook:
         c.append(("apm_run", "%s / %s" % (run_up, RUN_DOWN),
                   cl.psql("@", "-c", run_up), cl.psql("@", "-c", RUN_DOWN)))
+    c.append(("apm_nofp", "the function, ap_migrate.record_fingerprint = off",
+              cl.psql("@", "-c", NOFP, "-c", "SELECT ap_migrate_upgrade('%s')" % up_target),
+              cl.psql("@", "-c", NOFP, "-c", "SELECT ap_migrate_downgrade('base')")))
+    if run_hook:
+        c.append(("apm_run_nofp", "the procedure, ap_migrate.record_fingerprint = off",
+                  cl.psql("@", "-c", NOFP, "-c", run_up), cl.psql("@", "-c", NOFP, "-c", RUN_DOWN)))
     c.append(("floor_step", "floor: psql -f, a transaction per step%s" % (
                   ", autocommit if non-transactional" if wl.get("nontransactional") else ""),
               cl.psql("@", "-f", os.path.join(d, "up_steps.sql")),
@@ -334,8 +346,7 @@ def print_workload(title, res, rounds, targets, short_title=None):
                 target = "%s <= %.2f: %s" % (fk, targets[key], verdict(
                     worse is not None and worse <= targets[key],
                     "%s, %s: %s / %s <= %.2f" % (short_title, what.split(" ")[0],
-                                                  "function" if key == "apm" else "procedure" if key == "apm_run"
-                                                  else key, fk, targets[key]),
+                                                  MODE_OF.get(key, key), fk, targets[key]),
                     "%s (paired %s)" % (fmt(r), fmt(p))))
             elif fk in times:
                 target = "vs %s" % fk
@@ -1407,9 +1418,10 @@ def main():
     ap.add_argument("--workloads", default="w1,w2,w3,w4,w5,nt",
                     help="comma-separated workloads of the workloads section: w1, w2, w3 (or files), w4, w5, "
                          "nt (non-transactional steps)")
-    ap.add_argument("--contenders", default="floor,apm,apm_run,floor_step,alembic",
+    ap.add_argument("--contenders", default="floor,apm,apm_run,floor_step,alembic,apm_nofp,apm_run_nofp",
                     help="comma-separated contenders of the workloads section: floor, apm, apm_run, "
-                         "floor_step, alembic")
+                         "floor_step, alembic, apm_nofp, apm_run_nofp (the function and the procedure with "
+                         "ap_migrate.record_fingerprint = off)")
     ap.add_argument("--w1-sizes", help="comma-separated sizes of W1 (default 100,1000; quick 50)")
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -1457,21 +1469,22 @@ def main():
 
     diag_wls = []
     if "workloads" in only or "diagnose" in only:
-        all5 = ["floor", "apm", "apm_run", "floor_step", "alembic"]
-        specs = [("W1 N=%s CREATE TABLE" % "{:,}".format(n), "w1", n, {"apm": 0.95, "apm_run": 1.0}, all5)
+        all5 = ["floor", "apm", "apm_run", "floor_step", "alembic", "apm_nofp", "apm_run_nofp"]
+        fn_pr = {"apm": 0.95, "apm_run": 1.0, "apm_nofp": 0.95, "apm_run_nofp": 1.0}
+        specs = [("W1 N=%s CREATE TABLE" % "{:,}".format(n), "w1", n, fn_pr, all5)
                  for n in w1_sizes]
         specs.append(("W2 N=%s ALTER TABLE/index/constraint on one table" % "{:,}".format(w2_size),
-                      "w2", w2_size, {"apm": 0.95, "apm_run": 1.0}, all5))
+                      "w2", w2_size, fn_pr, all5))
         specs.append(("W3 accounts-payable example (examples/ap_intake, ap_migrate_load)", "files",
-                      os.path.join(args.repo, "examples", "ap_intake"), {"apm": 0.95}, all5))
+                      os.path.join(args.repo, "examples", "ap_intake"), {"apm": 0.95, "apm_nofp": 0.95}, all5))
         # W4, W5: the procedure on the history as written (non-transactional
         # steps) against psql per file; the function and psql -1 on its
         # all-transactional twin (plain CREATE INDEX), in the same rounds
         specs.append(("W4 DAG of ~%d, merges of up to 7 parents, 4 heads, CREATE INDEX CONCURRENTLY" % w45_size,
-                      "w4", w45_size, {"apm_run": 1.0}, ["apm_run", "floor_step"]))
+                      "w4", w45_size, {"apm_run": 1.0, "apm_run_nofp": 1.0}, ["apm_run", "floor_step", "apm_run_nofp"]))
         specs.append(("W5 linear %d, %d non-transactional, ~%d empty or comment-only"
                       % (w45_size, len(set(int(w45_size * (k + 0.5) / 10) for k in range(10))), w45_size * 3 // 10),
-                      "w5", w45_size, {"apm_run": 1.0}, ["apm_run", "floor_step"]))
+                      "w5", w45_size, {"apm_run": 1.0, "apm_run_nofp": 1.0}, ["apm_run", "floor_step", "apm_run_nofp"]))
         specs.append(("NT %d non-transactional CREATE INDEX CONCURRENTLY steps" % nt_size,
                       "nt", nt_size, {}, ["apm_run", "floor_step"]))
         specs = [sp for sp in specs if (sp[1] if sp[1] != "files" else "w3") in args.workloads.split(",")
@@ -1484,7 +1497,7 @@ def main():
             wls = [(wl, [k for k in keys if k in chosen])]
             if kind in ("w4", "w5"):
                 wls.append((make_workload(cl, args.work, key + "tx", kind + "tx", arg),
-                            [k for k in ("floor", "apm") if k in chosen]))
+                            [k for k in ("floor", "apm", "apm_nofp") if k in chosen]))
             if "workloads" in only:
                 res = bench_workload(cl, title, wls, w45_rounds if kind in ("w4", "w5") else rounds,
                                      run_hook, results, "heads" if kind == "w4" else "head")

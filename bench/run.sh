@@ -10,7 +10,10 @@
 #                                  instructions, profile, diagnose)
 #   bash bench/run.sh --workloads w2   some workloads only (w1, w2, w3, w4, w5)
 #   bash bench/run.sh --contenders floor,apm   some contenders only (floor,
-#                                  apm, apm_run, floor_step, alembic)
+#                                  apm, apm_run, floor_step, alembic, and
+#                                  apm_nofp, apm_run_nofp: the function and
+#                                  the procedure with
+#                                  ap_migrate.record_fingerprint = off)
 #   bash bench/run.sh --w1-sizes 100   W1's sizes (default 100,1000)
 #   bash bench/run.sh --json FILE  also write the raw samples as JSON
 #   bash bench/run.sh --tmpfs      the old setup: the cluster in /dev/shm,
@@ -52,7 +55,7 @@ while [ $# -gt 0 ]; do
 	--json) json_out=$(realpath -m "$2"); shift ;;
 	--tmpfs) storage=tmpfs ;;
 	--disk) storage=disk ;;
-	-h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,37p' "$0"; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
