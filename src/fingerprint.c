@@ -40,6 +40,7 @@
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "executor/tuptable.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_attrdef.h"
@@ -62,6 +63,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -154,6 +156,9 @@ typedef struct FpState
 	Relation	depend;			/* pg_depend */
 	FpLookup	comments;		/* by (objoid, classoid, objsubid) */
 	FpLookup	members;		/* pg_depend by (classid, objid) */
+	int			lookups;		/* comments and members looked up so far */
+	HTAB	   *comment_map;	/* all of them, once lookups are many */
+	HTAB	   *member_map;
 	/* the parts of a relation, by the relation's OID */
 	Relation	attribute;
 	Relation	attrdef;
@@ -252,6 +257,100 @@ array_word(Datum array, Oid elemtype)
 	return OidOutputFunctionCall(F_ARRAY_OUT, PointerGetDatum(a));
 }
 
+/*
+ * Lookups of comments and extension membership, one per object, cost an
+ * index search each (about 5,000 instructions); past this many, the few
+ * rows that can match are read once, with one scan of each catalog, into
+ * hash tables (about a million instructions each, less than 200 lookups).
+ */
+#define FP_MAX_LOOKUPS 256
+
+/* A key of the comment and membership maps */
+typedef struct FpObjectKey
+{
+	Oid			classoid;
+	Oid			objoid;
+	int32		objsubid;		/* 0 for membership */
+} FpObjectKey;
+
+typedef struct FpCommentEntry
+{
+	FpObjectKey key;
+	char	   *description;
+} FpCommentEntry;
+
+/* An empty map of FpObjectKey to entrysize bytes, in the result's context */
+static HTAB *
+object_map(FpState *st, const char *name, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(FpObjectKey);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = st->cxt;
+	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * Read every comment an object of the fingerprint can have: those of
+ * schemas, and of objects made after initdb (the public schema is the one
+ * object initdb makes that a fingerprint describes).
+ */
+static void
+load_comments(FpState *st)
+{
+	SysScanDesc scan = systable_beginscan(st->description, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tuple;
+
+	st->comment_map = object_map(st, "ap_migrate fingerprint comments", sizeof(FpCommentEntry));
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_description d = (Form_pg_description) GETSTRUCT(tuple);
+		FpObjectKey key;
+		FpCommentEntry *entry;
+		bool		isnull;
+		Datum		value;
+
+		if (d->objoid < FirstNormalObjectId && d->classoid != NamespaceRelationId)
+			continue;
+		value = heap_getattr(tuple, Anum_pg_description_description,
+							 RelationGetDescr(st->description), &isnull);
+		if (isnull)
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.classoid = d->classoid;
+		key.objoid = d->objoid;
+		key.objsubid = d->objsubid;
+		entry = hash_search(st->comment_map, &key, HASH_ENTER, NULL);
+		entry->description = MemoryContextStrdup(st->cxt, TextDatumGetCString(value));
+	}
+	systable_endscan(scan);
+}
+
+/* Read every extension membership (pg_depend, deptype 'e') */
+static void
+load_members(FpState *st)
+{
+	SysScanDesc scan = systable_beginscan(st->depend, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tuple;
+
+	st->member_map = object_map(st, "ap_migrate fingerprint members", sizeof(FpObjectKey));
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_depend d = (Form_pg_depend) GETSTRUCT(tuple);
+		FpObjectKey key;
+
+		if (d->deptype != DEPENDENCY_EXTENSION)
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.classoid = d->classid;
+		key.objoid = d->objid;
+		(void) hash_search(st->member_map, &key, HASH_ENTER, NULL);
+	}
+	systable_endscan(scan);
+}
+
 /* The comment of an object, or NULL */
 static char *
 comment_of(FpState *st, Oid classoid, Oid objoid, int32 objsubid)
@@ -259,6 +358,21 @@ comment_of(FpState *st, Oid classoid, Oid objoid, int32 objsubid)
 	ScanKeyData keys[3];
 	HeapTuple	tuple;
 	char	   *result = NULL;
+
+	if (st->comment_map == NULL && ++st->lookups > FP_MAX_LOOKUPS)
+		load_comments(st);
+	if (st->comment_map != NULL)
+	{
+		FpObjectKey key;
+		FpCommentEntry *entry;
+
+		memset(&key, 0, sizeof(key));
+		key.classoid = classoid;
+		key.objoid = objoid;
+		key.objsubid = objsubid;
+		entry = hash_search(st->comment_map, &key, HASH_FIND, NULL);
+		return entry ? pstrdup(entry->description) : NULL;
+	}
 
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objoid));
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(classoid));
@@ -282,6 +396,17 @@ extension_member(FpState *st, Oid classid, Oid objid)
 	ScanKeyData keys[2];
 	HeapTuple	tuple;
 
+	if (st->member_map == NULL && ++st->lookups > FP_MAX_LOOKUPS)
+		load_members(st);
+	if (st->member_map != NULL)
+	{
+		FpObjectKey key;
+
+		memset(&key, 0, sizeof(key));
+		key.classoid = classid;
+		key.objoid = objid;
+		return hash_search(st->member_map, &key, HASH_FIND, NULL) != NULL;
+	}
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(classid));
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
 	for (tuple = lookup_first(&st->members, keys, 2); tuple != NULL;
@@ -963,6 +1088,9 @@ apm_fingerprint_take(const ApmScope *scope)
 									ALLOCSET_DEFAULT_SIZES);
 	st.nrows = 0;
 	st.maxrows = 256;
+	st.lookups = 0;
+	st.comment_map = NULL;
+	st.member_map = NULL;
 	st.rows = palloc(sizeof(FpRow) * st.maxrows);
 	st.description = table_open(DescriptionRelationId, AccessShareLock);
 	st.depend = table_open(DependRelationId, AccessShareLock);
@@ -1022,6 +1150,10 @@ apm_fingerprint_take(const ApmScope *scope)
 		fp->units[i] = st.rows[i].unit;
 	}
 	pfree(st.rows);
+	if (st.comment_map != NULL)
+		hash_destroy(st.comment_map);
+	if (st.member_map != NULL)
+		hash_destroy(st.member_map);
 	return fp;
 }
 
