@@ -88,6 +88,16 @@ typedef struct FpRow
  * Lookups in a catalog through one of its indexes: one index scan,
  * restarted for each lookup (beginning and ending a scan per object cost
  * more than the lookup).
+ *
+ * The scan always runs in the memory context it was begun in, whatever
+ * context the caller is in.  An index access method allocates state that
+ * lasts as long as the scan while it scans, in the context current then,
+ * and frees it when the scan ends: nbtree allocates its list of entries
+ * to mark dead (killedItems) the first time a lookup meets an entry whose
+ * row is dead to every transaction, as rows of rolled-back DDL are.  Most
+ * lookups are made while a description is built, in the work context
+ * that is reset after each object: run there, the scan would write into
+ * freed memory and index_endscan free it a second time.
  */
 typedef struct FpLookup
 {
@@ -95,12 +105,14 @@ typedef struct FpLookup
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
 	Snapshot	snapshot;
+	MemoryContext cxt;			/* the scan's, for as long as it lasts */
 } FpLookup;
 
 /* Start lookups in heap through its index indexoid */
 static void
 lookup_begin(FpLookup *l, Relation heap, Oid indexoid, int nkeys)
 {
+	l->cxt = CurrentMemoryContext;
 	l->snapshot = RegisterSnapshot(GetCatalogSnapshot(RelationGetRelid(heap)));
 	l->index = index_open(indexoid, AccessShareLock);
 	l->scan = apm_index_beginscan(heap, l->index, l->snapshot, nkeys, 0);
@@ -111,23 +123,27 @@ lookup_begin(FpLookup *l, Relation heap, Oid indexoid, int nkeys)
 static HeapTuple
 lookup_first(FpLookup *l, ScanKey keys, int nkeys)
 {
+	MemoryContext oldcxt = MemoryContextSwitchTo(l->cxt);
 	bool		shouldfree;
+	bool		found;
 
 	index_rescan(l->scan, keys, nkeys, NULL, 0);
-	if (!index_getnext_slot(l->scan, ForwardScanDirection, l->slot))
-		return NULL;
-	return ExecFetchSlotHeapTuple(l->slot, false, &shouldfree);
+	found = index_getnext_slot(l->scan, ForwardScanDirection, l->slot);
+	MemoryContextSwitchTo(oldcxt);
+	return found ? ExecFetchSlotHeapTuple(l->slot, false, &shouldfree) : NULL;
 }
 
 /* The next row of the same lookup, or NULL */
 static HeapTuple
 lookup_next(FpLookup *l)
 {
+	MemoryContext oldcxt = MemoryContextSwitchTo(l->cxt);
 	bool		shouldfree;
+	bool		found;
 
-	if (!index_getnext_slot(l->scan, ForwardScanDirection, l->slot))
-		return NULL;
-	return ExecFetchSlotHeapTuple(l->slot, false, &shouldfree);
+	found = index_getnext_slot(l->scan, ForwardScanDirection, l->slot);
+	MemoryContextSwitchTo(oldcxt);
+	return found ? ExecFetchSlotHeapTuple(l->slot, false, &shouldfree) : NULL;
 }
 
 /* End the lookups */
