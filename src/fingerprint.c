@@ -1095,8 +1095,20 @@ apm_fingerprint_take(const ApmScope *scope)
 {
 	FpState		st;
 	ApmFingerprint *fp;
+	bool		pushed_snapshot;
 	int			nestlevel;
 	int			i;
+
+	/*
+	 * A query runs under the transaction snapshot, and pg_get_constraintdef
+	 * reads pg_constraint with it.  Between a procedure's commits there is
+	 * none yet, and the first one of a transaction must be taken before any
+	 * snapshot is registered (the lookups below register theirs): take it
+	 * first, as SPI did for the query this replaced.
+	 */
+	pushed_snapshot = !ActiveSnapshotSet();
+	if (pushed_snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
 
 	st.scope = scope;
 	st.cxt = CurrentMemoryContext;
@@ -1150,6 +1162,8 @@ apm_fingerprint_take(const ApmScope *scope)
 	table_close(st.depend, AccessShareLock);
 	table_close(st.description, AccessShareLock);
 	MemoryContextDelete(st.work);
+	if (pushed_snapshot)
+		PopActiveSnapshot();
 
 	qsort(st.rows, st.nrows, sizeof(FpRow), compare_rows);
 	fp = palloc(sizeof(ApmFingerprint));
