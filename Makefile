@@ -50,7 +50,7 @@ PG_CPPFLAGS = -I$(srcdir)/src
 SCRIPTS = tools/ap-migrate-import
 
 # pg_regress suites (sql/ + expected/), in dependency order
-REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus transactions example lint verify drift
+REGRESS = install register load upgrade downgrade targets branches offline procedure stamp introspection errors security session escalation citus transactions example lint verify drift fingerprint
 # isolation specs (specs/ + expected/, beside the regression tests' files;
 # no spec shares a name with a regression test)
 ISOLATION = concurrent_upgrade upgrade_vs_downgrade verify_reader
