@@ -31,7 +31,7 @@
  *
  *	 guard.c     the trigger on those tables: direct inserts only to restore
  *	   |
- *	 util.c      general helpers over Lists of C strings
+ *	 util.c      general helpers: Lists of C strings, the active snapshot
  *
  * Copyright (c) 2026, ap_migrate developers
  *
@@ -265,6 +265,7 @@ typedef struct ApmVerifyRow
 /* util.c */
 extern char *apm_join_strings(List *strings, const char *sep);
 extern Datum apm_text_array(List *items);
+extern bool apm_push_snapshot_if_none(void);
 
 /* graph.c */
 extern ApmGraph *apm_graph_create(int capacity);

@@ -1262,13 +1262,8 @@ typedef struct CatalogWriter
 static void
 writer_open(CatalogWriter *w, const char *name)
 {
-	/*
-	 * heap_insert (TOAST) and unique checks need an active snapshot, which
-	 * SPI would have pushed; between a procedure's commits there is none.
-	 */
-	w->pushed_snapshot = !ActiveSnapshotSet();
-	if (w->pushed_snapshot)
-		PushActiveSnapshot(GetTransactionSnapshot());
+	/* heap_insert (TOAST) and unique checks need an active snapshot */
+	w->pushed_snapshot = apm_push_snapshot_if_none();
 	w->rel = table_open(catalog_relid(name), RowExclusiveLock);
 	w->estate = CreateExecutorState();
 	w->rri = makeNode(ResultRelInfo);

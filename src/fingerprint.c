@@ -119,20 +119,6 @@ lookup_begin(FpLookup *l, Relation heap, Oid indexoid, int nkeys)
 	l->slot = table_slot_create(heap, NULL);
 }
 
-/* The first row matching keys (index column numbers), or NULL */
-static HeapTuple
-lookup_first(FpLookup *l, ScanKey keys, int nkeys)
-{
-	MemoryContext oldcxt = MemoryContextSwitchTo(l->cxt);
-	bool		shouldfree;
-	bool		found;
-
-	index_rescan(l->scan, keys, nkeys, NULL, 0);
-	found = index_getnext_slot(l->scan, ForwardScanDirection, l->slot);
-	MemoryContextSwitchTo(oldcxt);
-	return found ? ExecFetchSlotHeapTuple(l->slot, false, &shouldfree) : NULL;
-}
-
 /* The next row of the same lookup, or NULL */
 static HeapTuple
 lookup_next(FpLookup *l)
@@ -144,6 +130,17 @@ lookup_next(FpLookup *l)
 	found = index_getnext_slot(l->scan, ForwardScanDirection, l->slot);
 	MemoryContextSwitchTo(oldcxt);
 	return found ? ExecFetchSlotHeapTuple(l->slot, false, &shouldfree) : NULL;
+}
+
+/* The first row matching keys (index column numbers), or NULL */
+static HeapTuple
+lookup_first(FpLookup *l, ScanKey keys, int nkeys)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(l->cxt);
+
+	index_rescan(l->scan, keys, nkeys, NULL, 0);
+	MemoryContextSwitchTo(oldcxt);
+	return lookup_next(l);
 }
 
 /* End the lookups */
@@ -1100,15 +1097,11 @@ apm_fingerprint_take(const ApmScope *scope)
 	int			i;
 
 	/*
-	 * A query runs under the transaction snapshot, and pg_get_constraintdef
-	 * reads pg_constraint with it.  Between a procedure's commits there is
-	 * none yet, and the first one of a transaction must be taken before any
-	 * snapshot is registered (the lookups below register theirs): take it
-	 * first, as SPI did for the query this replaced.
+	 * pg_get_constraintdef reads pg_constraint with the active snapshot, and
+	 * the transaction's first snapshot must be taken before the lookups below
+	 * register theirs: as SPI did for the query this replaced.
 	 */
-	pushed_snapshot = !ActiveSnapshotSet();
-	if (pushed_snapshot)
-		PushActiveSnapshot(GetTransactionSnapshot());
+	pushed_snapshot = apm_push_snapshot_if_none();
 
 	st.scope = scope;
 	st.cxt = CurrentMemoryContext;

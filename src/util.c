@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * util.c
- *	  General helpers over Lists of C strings, shared by every layer.
+ *	  General helpers shared by every layer: Lists of C strings, the active
+ *	  snapshot.
  *
  * Nothing here knows about revisions or the catalog; this file sits at the
  * bottom of the layering in ap_migrate.h and calls no other file of ours.
@@ -19,6 +20,7 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 
 #include "ap_migrate.h"
 
@@ -55,4 +57,21 @@ apm_text_array(List *items)
 	foreach(lc, items)
 		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
 	return PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * apm_push_snapshot_if_none pushes the transaction snapshot when no
+ * snapshot is active, and says whether it did (the caller pops it then).
+ * Reading or writing tables outside SPI needs an active snapshot (heap
+ * inserts, unique checks, the deparsers' catalog reads), which SPI would
+ * have pushed; between a procedure's commits there is none.  Taken before
+ * any snapshot is registered, it is the transaction's first.
+ */
+bool
+apm_push_snapshot_if_none(void)
+{
+	if (ActiveSnapshotSet())
+		return false;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	return true;
 }
